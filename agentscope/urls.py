@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core import views as core_views
+from apps.core.urls import slash_path
+from apps.dashboard import api as dashboard_api
+from apps.projects import api as projects_api
+
+handler404 = "apps.core.views.not_found"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("health", core_views.health, name="health"),
+    path("", include("apps.accounts.urls")),
+    path("", include("apps.dashboard.urls")),
+    path("", include("apps.projects.urls")),
+    path("", include("apps.runs.urls")),
+    path("", include("apps.testing.urls")),
+    path("", include("apps.breakpoints.urls")),
+    path("", include("apps.mcp.urls")),
+    *slash_path("api/auth/register", projects_api.register),
+    path("api/auth/", include("apps.accounts.api_urls")),
+    *slash_path("api/projects/<uuid:project_id>/stats", dashboard_api.stats),
+    path("api/projects", include("apps.projects.api_urls")),
+    path("api/runs", include("apps.runs.api_urls")),
+    path("api/tests", include("apps.testing.api_urls")),
+    path("api/test-runs", include("apps.testing.api_test_runs_urls")),
+    path("api/breakpoints", include("apps.breakpoints.api_urls")),
+    path("api/mcp/", include("apps.mcp.api_urls")),
+    path("api/ingest/", include("apps.ingest.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]

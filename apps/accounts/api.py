@@ -1,0 +1,49 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+
+from apps.accounts import services
+from apps.accounts.serializers import LoginInput, LogoutInput, UserOutput
+from apps.accounts.tokens import tokens_for_user
+from apps.core.errors import error_response
+
+
+class LoginThrottle(AnonRateThrottle):
+    scope = "login"
+    rate = "30/min"
+
+
+@extend_schema(request=LoginInput, responses={200: dict})
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@throttle_classes([LoginThrottle])
+def login(request):
+    data = LoginInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    user = services.user_authenticate(**data.validated_data)
+    if user is None:
+        return error_response("Invalid email or password.", status=401)
+    return Response({**tokens_for_user(user), "user": UserOutput(user).data})
+
+
+@extend_schema(responses={200: UserOutput})
+@api_view(["GET"])
+def me(request):
+    return Response(UserOutput(request.user).data)
+
+
+@extend_schema(request=LogoutInput, responses={204: None})
+@api_view(["POST"])
+def logout(request):
+    data = LogoutInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    if request.auth is not None:
+        services.token_revoke(access=str(request.auth), refresh=data.validated_data.get("refresh"))
+    else:
+        from django.contrib.auth import logout as session_logout
+
+        session_logout(request)
+    return Response(status=204)

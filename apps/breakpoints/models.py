@@ -1,0 +1,64 @@
+from django.conf import settings
+from django.db import models
+
+from apps.core.models import TimestampedModel, UUIDModel
+from apps.projects.models import Project
+from apps.runs.models import Run, RunStep
+
+
+class ConditionType(models.TextChoices):
+    STEP_TYPE = "step_type"
+    STEP_NAME = "step_name"
+    CUSTOM = "custom"
+    ON_ERROR = "on_error"
+
+
+class HitStatus(models.TextChoices):
+    WAITING = "waiting"
+    RESUMED = "resumed"
+    ABORTED = "aborted"
+
+
+class HitAction(models.TextChoices):
+    CONTINUE = "continue"
+    SKIP = "skip"
+    ABORT = "abort"
+
+
+class Breakpoint(TimestampedModel):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="breakpoints")
+    name = models.CharField(max_length=255, null=True, blank=True)
+    condition_type = models.CharField(max_length=50, choices=ConditionType.choices)
+    condition_value = models.JSONField()
+    agent_name = models.CharField(max_length=255, null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "breakpoints"
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["project", "enabled"], name="bp_project_enabled_idx")]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.condition_type} breakpoint"
+
+
+class BreakpointHit(UUIDModel):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="breakpoint_hits")
+    step = models.ForeignKey(RunStep, on_delete=models.CASCADE, related_name="breakpoint_hits")
+    breakpoint = models.ForeignKey(Breakpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="hits")
+    status = models.CharField(max_length=20, choices=HitStatus.choices, default=HitStatus.WAITING)
+    step_input = models.JSONField(null=True, blank=True)
+    action = models.CharField(max_length=20, choices=HitAction.choices, null=True, blank=True)
+    edited_input = models.JSONField(null=True, blank=True)
+    skip_output = models.JSONField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "breakpoint_hits"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["run", "status"], name="bp_hits_run_status_idx")]
+
+    def __str__(self) -> str:
+        return f"hit {self.status} on {self.step_id}"

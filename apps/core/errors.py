@@ -1,0 +1,49 @@
+"""One error shape for every API answer: {"detail": "...", "errors": {"field": ["..."]}}."""
+
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApplicationError(Exception):
+    """A rule of the domain refused the request; maps to a 400 (or `status`) with our error shape."""
+
+    def __init__(self, detail: str, *, errors: dict | None = None, status: int = 400):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or {}
+        self.status = status
+
+
+def error_response(detail: str, *, errors: dict | None = None, status: int = 400, headers=None):
+    return Response({"detail": detail, "errors": errors or {}}, status=status, headers=headers)
+
+
+def _as_field_errors(data) -> dict:
+    if isinstance(data, dict):
+        return {key: value if isinstance(value, list) else [value] for key, value in data.items()}
+    if isinstance(data, list):
+        return {"non_field_errors": data}
+    return {"non_field_errors": [data]}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApplicationError):
+        return error_response(exc.detail, errors=_as_field_errors(exc.errors), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _as_field_errors(response.data)
+        first = next(iter(errors.items()), None)
+        detail = f"{first[0]}: {first[1][0]}" if first else "Invalid input."
+        response.data = {"detail": detail, "errors": errors}
+    else:
+        detail = response.data.get("detail", "Error") if isinstance(response.data, dict) else "Error"
+        response.data = {"detail": str(detail), "errors": {}}
+    if response.status_code == status.HTTP_401_UNAUTHORIZED and "WWW-Authenticate" not in response:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response

@@ -1,0 +1,24 @@
+from django.db import connection
+from django.db.utils import DatabaseError
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@never_cache
+@require_GET
+def health(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        return JsonResponse({"status": "error", "database": str(exc)[:200]}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def not_found(request, exception=None):
+    if request.path.startswith(("/api/", "/v1/")):
+        return JsonResponse({"detail": "Not found.", "errors": {}}, status=404)
+    return render(request, "404.html", status=404)

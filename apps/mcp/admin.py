@@ -1,0 +1,22 @@
+from django.contrib import admin
+
+from apps.core.admin import JSONAdmin
+from apps.mcp.models import McpLog, McpTool
+
+
+@admin.register(McpTool)
+class McpToolAdmin(JSONAdmin):
+    list_display = ["tool_name", "server_name", "project", "updated_at"]
+    list_filter = ["server_name"]
+    search_fields = ["tool_name", "description", "server_name"]
+    list_select_related = ["project"]
+    raw_id_fields = ["project"]
+
+
+@admin.register(McpLog)
+class McpLogAdmin(JSONAdmin):
+    list_display = ["created_at", "tool", "log_type", "latency_ms", "run", "project"]
+    list_filter = ["log_type", "created_at"]
+    search_fields = ["tool__tool_name", "run__id"]
+    list_select_related = ["tool", "run", "project"]
+    raw_id_fields = ["project", "run", "tool"]

@@ -1,0 +1,80 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from apps.accounts.api import LoginThrottle
+from apps.accounts.serializers import RegisterInput, UserOutput
+from apps.accounts.tokens import tokens_for_user
+from apps.core.pagination import PageSizePagination
+from apps.projects import selectors, services
+from apps.projects.serializers import ApiKeyCreateInput, ApiKeyOutput, ProjectInput, ProjectOutput
+
+
+def paginated(request, queryset, serializer_class):
+    paginator = PageSizePagination()
+    page = paginator.paginate_queryset(queryset, request)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+@extend_schema(request=RegisterInput, responses={201: dict})
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@throttle_classes([LoginThrottle])
+def register(request):
+    data = RegisterInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    user, project = services.account_signup(**data.validated_data)
+    body = {**tokens_for_user(user), "user": UserOutput(user).data, "project": ProjectOutput(project).data}
+    return Response(body, status=201)
+
+
+@extend_schema(methods=["GET"], responses={200: ProjectOutput(many=True)})
+@extend_schema(methods=["POST"], request=ProjectInput, responses={201: ProjectOutput})
+@api_view(["GET", "POST"])
+def project_list(request):
+    if request.method == "GET":
+        return paginated(request, selectors.projects_for_user(user=request.user), ProjectOutput)
+    data = ProjectInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    project = services.project_create(user=request.user, **data.validated_data)
+    return Response(ProjectOutput(project).data, status=201)
+
+
+@extend_schema(methods=["GET"], responses={200: ProjectOutput})
+@extend_schema(methods=["PATCH"], request=ProjectInput(partial=True), responses={200: ProjectOutput})
+@extend_schema(methods=["DELETE"], responses={204: None})
+@api_view(["GET", "PATCH", "DELETE"])
+def project_detail(request, project_id):
+    project = selectors.project_get(user=request.user, project_id=project_id)
+    if request.method == "GET":
+        return Response(ProjectOutput(project).data)
+    if request.method == "DELETE":
+        services.project_delete(project=project)
+        return Response(status=204)
+    data = ProjectInput(data=request.data, partial=True)
+    data.is_valid(raise_exception=True)
+    project = services.project_update(project=project, data=data.validated_data)
+    return Response(ProjectOutput(project).data)
+
+
+@extend_schema(methods=["GET"], responses={200: ApiKeyOutput(many=True)})
+@extend_schema(methods=["POST"], request=ApiKeyCreateInput, responses={201: dict})
+@api_view(["GET", "POST"])
+def api_key_list(request, project_id):
+    project = selectors.project_get(user=request.user, project_id=project_id)
+    if request.method == "GET":
+        return paginated(request, selectors.api_keys_for_project(project=project), ApiKeyOutput)
+    data = ApiKeyCreateInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    api_key, raw = services.api_key_create(project=project, name=data.validated_data.get("name"))
+    return Response({**ApiKeyOutput(api_key).data, "key": raw}, status=201)
+
+
+@extend_schema(responses={204: None})
+@api_view(["DELETE"])
+def api_key_revoke(request, project_id, key_id):
+    api_key = selectors.api_key_get(user=request.user, project_id=project_id, key_id=key_id)
+    services.api_key_revoke(api_key=api_key)
+    return Response(status=204)
