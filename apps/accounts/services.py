@@ -1,3 +1,5 @@
+import contextlib
+
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -36,7 +38,5 @@ def user_authenticate(*, email: str, password: str) -> User | None:
 def token_revoke(*, access: str, refresh: str | None = None) -> None:
     AccessToken(access).blacklist()
     if refresh:
-        try:
+        with contextlib.suppress(TokenError):
             RefreshToken(refresh).blacklist()
-        except TokenError:
-            pass
