@@ -132,6 +132,10 @@ STORAGES = {
     },
 }
 
+# Tests and runserver serve static files straight from the finders; production from STATIC_ROOT.
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+
 REDIS_URL = env("REDIS_URL", default="")
 CACHES = {
     "default": (
