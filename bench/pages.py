@@ -1,0 +1,163 @@
+"""Seed a project with many runs (default 1,000,000) and one run of 10,000 steps on PostgreSQL,
+then print the server time (p50/p95 over N requests, in-process, no network) of the pages and
+API endpoints that must stay fast as data grows.
+
+    .venv/bin/python bench/pages.py                 # seed once (kept between runs), then measure
+    .venv/bin/python bench/pages.py --runs 100000   # a smaller seed
+    .venv/bin/python bench/pages.py --reseed        # drop the database and seed again
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from _common import Timer, owner_project_key, percentiles, setup_django
+
+AGENTS = ["support-bot", "research-assistant", "sql-agent", "triage", "summarizer", "coder", "planner", "scraper"]
+STEP_TYPES = ["llm_call", "tool_call", "retrieval", "custom"]
+
+
+def seed_runs(project, count: int, *, days: int = 60) -> None:
+    """COPY `count` runs spread over the last `days` days into `runs`."""
+    from django.db import connection
+
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    batch = 100_000
+    cols = (
+        "id, project_id, external_id, agent_name, status, input, output, metadata, error, started_at, ended_at,"
+        " created_at, step_count, error_count, total_tokens, duration_ms"
+    )
+    with connection.cursor() as cursor:
+        raw = cursor.connection
+        for start in range(0, count, batch):
+            buf = io.StringIO()
+            for i in range(start, min(count, start + batch)):
+                started = now - timedelta(seconds=rng.random() * days * 86400)
+                failed = rng.random() < 0.12
+                duration = rng.randint(200, 40_000)
+                status = "failed" if failed else "completed"
+                error = json.dumps({"message": "tool failed"}) if failed else "\\N"
+                buf.write(
+                    f"{uuid.uuid4()}\t{project.id}\text-{i}\t{rng.choice(AGENTS)}\t{status}\t"
+                    f'{{"question": "q{i}"}}\t{{"answer": "a{i}"}}\t{{}}\t{error}\t{started.isoformat()}\t'
+                    f"{(started + timedelta(milliseconds=duration)).isoformat()}\t{started.isoformat()}\t"
+                    f"{rng.randint(1, 40)}\t{int(failed)}\t{rng.randint(100, 20_000)}\t{duration}\n"
+                )
+            with raw.cursor() as pg, pg.copy(f"COPY runs ({cols}) FROM STDIN") as copy:
+                copy.write(buf.getvalue())
+            print(f"  seeded {min(count, start + batch):,} runs", flush=True)
+        cursor.execute("ANALYZE runs")
+
+
+def seed_long_run(project, steps: int = 10_000):
+    """One running-then-completed run with `steps` nested steps; returns it."""
+    from django.db import connection
+
+    from apps.runs.models import Run
+
+    started = datetime.now(UTC) - timedelta(minutes=30)
+    run = Run.objects.create(
+        project=project,
+        agent_name="long-run",
+        external_id=f"long-{uuid.uuid4()}",
+        status="completed",
+        input={"task": "long"},
+        started_at=started,
+        ended_at=started + timedelta(seconds=steps),
+        step_count=steps,
+        total_tokens=steps * 50,
+        duration_ms=steps * 1000,
+    )
+    buf = io.StringIO()
+    parent = None
+    for i in range(steps):
+        sid = uuid.uuid4()
+        depth_parent = parent if i % 5 else None
+        if i % 5 == 0:
+            parent = sid
+        at = started + timedelta(seconds=i)
+        payload = json.dumps({"messages": [{"role": "user", "content": f"step {i} " + "x" * 200}]})
+        buf.write(
+            f'{sid}\t{run.id}\t{i}\t{STEP_TYPES[i % 4]}\tstep-{i}\t{payload}\t{{"ok": true}}\t{{}}\t\\N\t50\t900\t'
+            f"{at.isoformat()}\t{(at + timedelta(milliseconds=900)).isoformat()}\t{at.isoformat()}\t"
+            f"{depth_parent or '\\N'}\tcompleted\n"
+        )
+    cols = (
+        "id, run_id, step_index, step_type, name, input, output, metadata, error, tokens_used, latency_ms,"
+        " started_at, ended_at, created_at, parent_id, status"
+    )
+    with connection.cursor() as cursor:
+        with cursor.connection.cursor() as pg, pg.copy(f"COPY run_steps ({cols}) FROM STDIN") as copy:
+            copy.write(buf.getvalue())
+        cursor.execute("ANALYZE run_steps")
+    return run
+
+
+def measure(client, url: str, repeat: int) -> str:
+    client.get(url)  # warm caches and connections
+    samples, status = [], None
+    for _ in range(repeat):
+        with Timer() as t:
+            response = client.get(url)
+        status = response.status_code
+        samples.append(t.ms)
+    p50, p95 = percentiles(samples)
+    return f"{p50:8.1f} {p95:8.1f}   {status}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--database", default="agentscope_pages")
+    args = parser.parse_args()
+
+    setup_django(args.database, recreate=args.reseed)
+    from django.test import Client
+
+    from apps.runs.models import Run
+
+    user, project, _ = owner_project_key()
+    if not Run.objects.filter(project=project).exclude(agent_name="long-run").exists():
+        print(f"seeding {args.runs:,} runs (COPY) ...", flush=True)
+        seed_runs(project, args.runs)
+    long_run = Run.objects.filter(project=project, agent_name="long-run").first() or seed_long_run(project)
+    total = Run.objects.filter(project=project).count()
+    client = Client(HTTP_HOST="127.0.0.1", raise_request_exception=False)
+    client.force_login(user)
+    first = client.get(f"/api/runs/?project_id={project.id}&page_size=50")
+    deep_cursor = first.json().get("next") if first.status_code == 200 else None
+    for _ in range(20 if deep_cursor else 0):  # walk 20 pages deep by cursor
+        deep_cursor = client.get(deep_cursor).json().get("next") or deep_cursor
+
+    urls = {
+        "runs page, first page": f"/runs?project={project.id}",
+        "runs page, filtered (status+agent)": f"/runs?project={project.id}&status=failed&agent_name=sql-agent",
+        "runs page, search": f"/runs?project={project.id}&q=ext-99999",
+        "runs API, first page": f"/api/runs/?project_id={project.id}",
+        "runs API, 20 pages deep (cursor)": deep_cursor or "(no cursor)",
+        "runs API, filtered": f"/api/runs/?project_id={project.id}&status=failed&agent_name=triage",
+        "run detail ?step=5000 (10k steps)": f"/runs/{long_run.id}?step=5000",
+        "timeline partial (10k steps)": f"/runs/{long_run.id}/timeline",
+        "timeline API (10k steps)": f"/api/runs/{long_run.id}/timeline",
+        "dashboard": f"/dashboard?project={project.id}",
+        "stats API": f"/api/projects/{project.id}/stats",
+    }
+    print(f"\n{total:,} runs in the project; {args.repeat} requests each; server time in ms (in-process)")
+    print(f"{'what':40} {'p50':>8} {'p95':>8}   status")
+    for label, url in urls.items():
+        if url.startswith("("):
+            print(f"{label:40} {'-':>8} {'-':>8}   {url}")
+            continue
+        print(f"{label:40} {measure(client, url, args.repeat)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
