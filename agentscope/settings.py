@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "django_htmx",
+    "django_tasks_db",
     "apps.core",
     "apps.accounts",
     "apps.projects",
@@ -198,6 +199,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["apps.core.schema.drop_trailing_slash_twins"],
+    # Fields named status/action carry different choice sets across apps; name each set once.
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "apps.runs.models.RunStatus",
+        "StepStatusEnum": "apps.runs.models.StepStatus",
+        "HitActionEnum": "apps.breakpoints.models.HitAction",
+        "TestRunStatusEnum": "apps.testing.models.TestRunStatus",
+        "TestTypeEnum": "apps.testing.models.TestType",
+    },
 }
 
 # Ingest: the largest body accepted (bytes) before answering 413.
@@ -205,6 +214,15 @@ INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, 2_621_440)
 # API key last_used_at is written at most this often.
 API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
+# Background tasks (django.tasks): inline under tests and DEBUG; in production a database queue
+# that `python manage.py db_worker` drains (django-tasks-db). TASKS_BACKEND=immediate|database overrides.
+_tasks_backend = env("TASKS_BACKEND", default="immediate" if (DEBUG or TESTING) else "database")
+TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend"}
+    if _tasks_backend == "database"
+    else {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
+}
 
 # Security: production-safe defaults, loosened only under DEBUG.
 SESSION_COOKIE_HTTPONLY = True

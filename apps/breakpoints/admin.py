@@ -19,8 +19,8 @@ class BreakpointAdmin(JSONAdmin):
 
 @admin.register(BreakpointHit)
 class BreakpointHitAdmin(JSONAdmin):
-    list_display = ["id", "status", "action", "breakpoint", "run", "resolved_by", "created_at", "resolved_at"]
-    list_filter = ["status", "action", "created_at"]
+    list_display = ["id", "status", "phase", "action", "breakpoint", "run", "resolved_by", "created_at", "resolved_at"]
+    list_filter = ["status", "phase", "action", "timed_out", "created_at"]
     search_fields = ["run__id", "breakpoint__name"]
     list_select_related = ["breakpoint", "run", "resolved_by"]
     raw_id_fields = ["run", "step", "breakpoint", "resolved_by"]

@@ -25,6 +25,12 @@ class HitAction(models.TextChoices):
     ABORT = "abort"
 
 
+class HitPhase(models.TextChoices):
+    # "before": the step was posted running and waits to execute; "after": it ended in an error.
+    BEFORE = "before"
+    AFTER = "after"
+
+
 class Breakpoint(TimestampedModel):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="breakpoints")
     name = models.CharField(max_length=255, null=True, blank=True)
@@ -47,18 +53,37 @@ class BreakpointHit(UUIDModel):
     step = models.ForeignKey(RunStep, on_delete=models.CASCADE, related_name="breakpoint_hits")
     breakpoint = models.ForeignKey(Breakpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="hits")
     status = models.CharField(max_length=20, choices=HitStatus.choices, default=HitStatus.WAITING)
+    phase = models.CharField(max_length=10, choices=HitPhase.choices, default=HitPhase.BEFORE)
     step_input = models.JSONField(null=True, blank=True)
     action = models.CharField(max_length=20, choices=HitAction.choices, null=True, blank=True)
     edited_input = models.JSONField(null=True, blank=True)
+    input_edited = models.BooleanField(default=False)
     skip_output = models.JSONField(null=True, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    waited_ms = models.BigIntegerField(null=True, blank=True)
+    # The SDK gave up waiting (its maximum wait) and went on as if Continue had been pressed.
+    timed_out = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "breakpoint_hits"
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["run", "status"], name="bp_hits_run_status_idx")]
+        # A retried step post finds the hit it already made instead of pausing twice.
+        constraints = [models.UniqueConstraint(fields=["step", "phase"], name="bp_hits_step_phase_uniq")]
 
     def __str__(self) -> str:
         return f"hit {self.status} on {self.step_id}"
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.status == HitStatus.WAITING
+
+    @property
+    def breakpoint_label(self) -> str:
+        return str(self.breakpoint) if self.breakpoint_id else "(deleted)"
+
+    def abort_message(self) -> str:
+        who = self.resolved_by.email if self.resolved_by_id else "someone"
+        return f"Aborted by {who} at breakpoint {self.breakpoint_label} on step {self.step.step_index}"

@@ -4,6 +4,7 @@ from django.utils import timezone
 from apps.core.models import TimestampedModel, UUIDModel
 from apps.projects.models import Project
 from apps.runs.models import Run
+from apps.testing.evaluators.base import same
 
 
 class TestType(models.TextChoices):
@@ -35,6 +36,30 @@ class Test(TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def target(self) -> dict:
+        target = self.config.get("target") if isinstance(self.config, dict) else None
+        return target if isinstance(target, dict) else {}
+
+    @property
+    def input(self):
+        return self.config.get("input") if isinstance(self.config, dict) else None
+
+    @property
+    def pass_rate(self) -> float | None:
+        """Passed over judged (passed, failed, error) test runs; needs the selectors' annotations."""
+        judged = getattr(self, "judged_count", None)
+        return round(self.passed_count / judged, 4) if judged else None
+
+    def targets(self, run: Run) -> bool:
+        """Whether this test judges `run`: same project and agent, and every metadata value the target names."""
+        target = self.target
+        if run.project_id != self.project_id or not run.agent_name or run.agent_name != target.get("agent_name"):
+            return False
+        metadata = run.metadata if isinstance(run.metadata, dict) else {}
+        wanted = target.get("metadata") or {}
+        return all(key in metadata and same(metadata[key], value) for key, value in wanted.items())
 
 
 class TestRun(UUIDModel):

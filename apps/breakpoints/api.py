@@ -1,0 +1,109 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.generics import get_object_or_404
+from rest_framework.response import Response
+
+from apps.breakpoints import selectors, services
+from apps.breakpoints.serializers import (
+    BreakpointInput,
+    BreakpointListQuery,
+    BreakpointOutput,
+    BreakpointTestInput,
+    BreakpointTestOutput,
+    BreakpointUpdateInput,
+    ControlOutput,
+    ControlQuery,
+    ControlTimeoutInput,
+    ResumeInput,
+    ResumeOutput,
+    ToggleInput,
+)
+from apps.projects.api import paginated
+from apps.projects.authentication import ApiKeyAuthentication, HasApiKey
+from apps.projects.selectors import project_get
+from apps.runs.models import RunStep
+
+
+def _valid(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+@extend_schema(methods=["GET"], parameters=[BreakpointListQuery], responses={200: BreakpointOutput(many=True)})
+@extend_schema(methods=["POST"], request=BreakpointInput, responses={201: BreakpointOutput})
+@api_view(["GET", "POST"])
+def breakpoint_list(request):
+    if request.method == "GET":
+        query = _valid(BreakpointListQuery, request.query_params)
+        breakpoints = selectors.breakpoints_for_user(user=request.user, project_id=query.get("project_id"))
+        return paginated(request, breakpoints, BreakpointOutput)
+    data = _valid(BreakpointInput, request.data)
+    project = project_get(user=request.user, project_id=data.pop("project_id"))
+    breakpoint = services.breakpoint_create(project=project, **data)
+    return Response(BreakpointOutput(breakpoint).data, status=201)
+
+
+@extend_schema(methods=["GET"], responses={200: BreakpointOutput})
+@extend_schema(methods=["PATCH"], request=BreakpointUpdateInput(partial=True), responses={200: BreakpointOutput})
+@extend_schema(methods=["DELETE"], responses={204: None})
+@api_view(["GET", "PATCH", "DELETE"])
+def breakpoint_detail(request, breakpoint_id):
+    breakpoint = selectors.breakpoint_get(user=request.user, breakpoint_id=breakpoint_id)
+    if request.method == "DELETE":
+        services.breakpoint_delete(breakpoint=breakpoint)
+        return Response(status=204)
+    if request.method == "PATCH":
+        data = _valid(BreakpointUpdateInput, request.data, partial=True)
+        breakpoint = services.breakpoint_update(breakpoint=breakpoint, data=data)
+    return Response(BreakpointOutput(breakpoint).data)
+
+
+@extend_schema(request=ToggleInput, responses={200: BreakpointOutput})
+@api_view(["POST"])
+def breakpoint_toggle(request, breakpoint_id):
+    breakpoint = selectors.breakpoint_get(user=request.user, breakpoint_id=breakpoint_id)
+    data = _valid(ToggleInput, request.data)
+    breakpoint = services.breakpoint_toggle(breakpoint=breakpoint, enabled=data.get("enabled"))
+    return Response(BreakpointOutput(breakpoint).data)
+
+
+@extend_schema(request=BreakpointTestInput, responses={200: BreakpointTestOutput})
+@api_view(["POST"])
+def breakpoint_test(request):
+    """Does this condition match a step? For the editor's "test against a recent step" button."""
+    data = _valid(BreakpointTestInput, request.data)
+    if "step_id" in data:
+        step = get_object_or_404(
+            RunStep.objects.select_related("run"), pk=data["step_id"], run__project__user=request.user
+        )
+    else:
+        project = project_get(user=request.user, project_id=data["project_id"])
+        step = selectors.recent_steps_for_project(project=project, limit=1).first()
+        if step is None:
+            return Response({"detail": "This project has no steps to test against yet.", "errors": {}}, status=404)
+    return Response(services.breakpoint_test_against_step(breakpoint_data=data, step=step))
+
+
+@extend_schema(methods=["GET"], parameters=[ControlQuery], responses={200: ControlOutput})
+@extend_schema(methods=["POST"], request=ControlTimeoutInput, responses={200: ControlOutput})
+@api_view(["GET", "POST"])
+@authentication_classes([ApiKeyAuthentication])
+@permission_classes([HasApiKey])
+def run_control_api(request, run_id):
+    """What the SDK must do about a paused step (GET, polled); POST reports that it stopped waiting."""
+    run = selectors.run_for_project(project=request.auth.project, run_id=run_id)
+    if request.method == "GET":
+        query = _valid(ControlQuery, request.query_params)
+        return Response(selectors.run_control(run=run, hit_id=query.get("hit_id")))
+    data = _valid(ControlTimeoutInput, request.data)
+    return Response(services.breakpoint_hit_time_out(run=run, hit_id=data["hit_id"], waited_ms=data.get("waited_ms")))
+
+
+@extend_schema(request=ResumeInput, responses={200: ResumeOutput})
+@api_view(["POST"])
+def run_resume_api(request, run_id):
+    run = selectors.run_for_user(user=request.user, run_id=run_id)
+    hit = services.run_resume(run=run, user=request.user, **_valid(ResumeInput, request.data))
+    run.refresh_from_db(fields=["status", "error", "ended_at"])
+    return Response(ResumeOutput({"hit": hit, "run": run}).data)

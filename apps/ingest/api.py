@@ -1,0 +1,162 @@
+"""The SDK-facing API: authenticated only by `X-Agentscope-Key`, scoped to the key's project."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    parser_classes,
+    permission_classes,
+    renderer_classes,
+    throttle_classes,
+)
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from apps.ingest import services
+from apps.ingest.batch import batch_ingest
+from apps.ingest.parsers import IngestJSONParser
+from apps.ingest.serializers import (
+    IngestBatchInput,
+    IngestBatchOutput,
+    IngestBatchSchemaInput,
+    IngestErrorOutput,
+    IngestMcpLogInput,
+    IngestMcpLogOutput,
+    IngestMcpToolInput,
+    IngestMcpToolOutput,
+    IngestRunCreateInput,
+    IngestRunEndInput,
+    IngestRunOutput,
+    IngestRunUpdateInput,
+    IngestStepCreateInput,
+    IngestStepCreateOutput,
+    IngestStepOutput,
+    IngestStepUpdateInput,
+)
+from apps.ingest.throttling import IngestThrottle
+from apps.mcp import services as mcp_services
+from apps.projects.authentication import ApiKeyAuthentication, HasApiKey
+from apps.runs import services as runs_services
+
+
+def ingest_api(methods: list[str]):
+    """`api_view` with the key authentication, throttle and bounded JSON parser of every ingest route."""
+
+    def decorator(view):
+        for configure in (
+            authentication_classes([ApiKeyAuthentication]),
+            permission_classes([HasApiKey]),
+            throttle_classes([IngestThrottle]),
+            parser_classes([IngestJSONParser]),
+            renderer_classes([JSONRenderer]),
+        ):
+            view = configure(view)
+        return api_view(methods)(view)
+
+    return decorator
+
+
+def errors(*codes: int) -> dict:
+    return dict.fromkeys((401, 413, 429, *codes), IngestErrorOutput)
+
+
+def valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def project(request):
+    return request.auth.project
+
+
+@extend_schema(
+    tags=["ingest"],
+    request=IngestRunCreateInput,
+    responses={201: IngestRunOutput, 200: IngestRunOutput, **errors(400, 409)},
+    description="Creates a run. A retry with the same `id` or `external_id` answers 200 with the stored run.",
+)
+@ingest_api(["POST"])
+def run_create(request):
+    run, created = runs_services.run_create(project=project(request), **valid(IngestRunCreateInput, request))
+    return Response(IngestRunOutput(run).data, status=201 if created else 200)
+
+
+@extend_schema(tags=["ingest"], request=IngestRunUpdateInput, responses={200: IngestRunOutput, **errors(400, 404)})
+@ingest_api(["PATCH"])
+def run_update(request, run_id):
+    data = valid(IngestRunUpdateInput, request)
+    run = services.ingest_run_update(project=project(request), run_id=run_id, data=data)
+    return Response(IngestRunOutput(run).data)
+
+
+@extend_schema(
+    tags=["ingest"],
+    request=IngestRunEndInput,
+    responses={200: IngestRunOutput, **errors(400, 404)},
+    description="Ends a run: status is the one given, else failed when it has an error, else completed.",
+)
+@ingest_api(["POST"])
+def run_end(request, run_id):
+    data = valid(IngestRunEndInput, request)
+    run = services.ingest_run_end(project=project(request), run_id=run_id, data=data)
+    return Response(IngestRunOutput(run).data)
+
+
+@extend_schema(
+    tags=["ingest"],
+    request=IngestStepCreateInput,
+    responses={201: IngestStepCreateOutput, 200: IngestStepCreateOutput, **errors(400, 404, 409)},
+    description="Adds a step. Without output, error or ended_at it is running until patched.",
+)
+@ingest_api(["POST"])
+def step_create(request, run_id):
+    data = valid(IngestStepCreateInput, request)
+    step, created, control = services.ingest_step_create(project=project(request), run_id=run_id, data=data)
+    return Response({**IngestStepOutput(step).data, "control": control}, status=201 if created else 200)
+
+
+@extend_schema(
+    tags=["ingest"], request=IngestStepUpdateInput, responses={200: IngestStepCreateOutput, **errors(400, 404)}
+)
+@ingest_api(["PATCH"])
+def step_update(request, run_id, step_id):
+    data = valid(IngestStepUpdateInput, request)
+    step, control = services.ingest_step_update(project=project(request), run_id=run_id, step_id=step_id, data=data)
+    return Response({**IngestStepOutput(step).data, "control": control})
+
+
+@extend_schema(
+    tags=["ingest"],
+    request=IngestMcpToolInput,
+    responses={201: IngestMcpToolOutput, 200: IngestMcpToolOutput, **errors(400)},
+)
+@ingest_api(["POST"])
+def mcp_tool(request):
+    data = valid(IngestMcpToolInput, request)
+    tool, created = mcp_services.mcp_tool_upsert(project=project(request), tool_name=data["tool_name"], data=data)
+    return Response(IngestMcpToolOutput(tool).data, status=201 if created else 200)
+
+
+@extend_schema(tags=["ingest"], request=IngestMcpLogInput, responses={201: IngestMcpLogOutput, **errors(400, 404)})
+@ingest_api(["POST"])
+def mcp_log(request):
+    data = valid(IngestMcpLogInput, request)
+    log = mcp_services.mcp_log_create(project=project(request), log_type=data["log_type"], data=data)
+    return Response(IngestMcpLogOutput(log).data, status=201)
+
+
+@extend_schema(
+    tags=["ingest"],
+    request=IngestBatchSchemaInput,
+    responses={207: IngestBatchOutput, **errors(400)},
+    description=(
+        "Up to 1,000 events (`run.create`, `run.update`, `run.end`, `step.create`, `step.update`, "
+        "`mcp.tool`, `mcp.log`), each with the body of its single endpoint plus `run_id` (and the "
+        "step's `id` for `step.update`). Answers 207 with one result per event, in order."
+    ),
+)
+@ingest_api(["POST"])
+def batch(request):
+    events = valid(IngestBatchInput, request)["events"]
+    return Response({"results": batch_ingest(project=project(request), events=events)}, status=207)

@@ -1,0 +1,81 @@
+"""The ingest body parser: bounded in size, strict about JSON, and safe for PostgreSQL.
+
+PostgreSQL refuses a NUL character in text and jsonb, and no database can store a lone UTF-16
+surrogate (`"\\ud800"` is valid JSON but not valid Unicode). Both are replaced with U+FFFD
+(the replacement character) in every string of the body, keys included, so what an agent sends is
+stored rather than answered with a 500. Bytes that are not UTF-8 are replaced the same way.
+`NaN` and `Infinity` are refused: they are not JSON and jsonb would refuse them.
+"""
+
+import json
+import re
+
+from django.conf import settings
+from rest_framework import exceptions, status
+from rest_framework.parsers import BaseParser
+
+MAX_DEPTH = 100
+_ESCAPED_UNSAFE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body too large."
+    default_code = "payload_too_large"
+
+
+class IngestJSONParser(BaseParser):
+    """Not a subclass of DRF's JSONParser, which DRF hands `request.body`: reading that first would
+    let Django answer an oversized body with its own 400 before we can answer 413."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.INGEST_MAX_BODY_BYTES
+        request = (parser_context or {}).get("request")
+        if request is not None and _declared_length(request) > limit:
+            raise _too_large(limit)
+        raw = stream.read(limit + 1)
+        if len(raw) > limit:
+            raise _too_large(limit)
+        return parse_json(raw)
+
+
+def parse_json(raw: bytes):
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise exceptions.ParseError(f"Malformed JSON: nested deeper than {MAX_DEPTH} levels.") from None
+    except ValueError as exc:
+        raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
+    return json_clean(data, unsafe=bool(_ESCAPED_UNSAFE.search(text)))
+
+
+def json_clean(value, *, unsafe: bool = True, depth: int = 0):
+    """`value` with NULs and lone surrogates replaced (when `unsafe`), refusing absurd nesting."""
+    if depth > MAX_DEPTH:
+        raise exceptions.ParseError(f"Malformed JSON: nested deeper than {MAX_DEPTH} levels.")
+    if isinstance(value, str):
+        return _UNSAFE.sub("\ufffd", value) if unsafe else value
+    if isinstance(value, dict):
+        return {json_clean(k, unsafe=unsafe): json_clean(v, unsafe=unsafe, depth=depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_clean(item, unsafe=unsafe, depth=depth + 1) for item in value]
+    return value
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"Request body too large: the limit is {limit} bytes.")

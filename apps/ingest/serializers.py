@@ -1,0 +1,245 @@
+"""Shapes of the ingest API. Input serializers only check shapes; the rules live in the services."""
+
+import uuid
+
+from rest_framework import serializers
+
+from apps.mcp.models import LogType, McpLog, McpTool
+from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
+from apps.runs.services import INT_MAX
+
+MAX_BATCH_EVENTS = 1000
+MAX_STEP_INDEX = 1_000_000_000
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID given as a string: DRF's own field would also take an integer, which no client means."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str | uuid.UUID):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+def _json(**kwargs):
+    return serializers.JSONField(required=False, allow_null=True, **kwargs)
+
+
+def _metadata():
+    return serializers.DictField(required=False, allow_null=True, help_text="Merged into what is stored.")
+
+
+def _count():
+    return serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=INT_MAX)
+
+
+def _name(**kwargs):
+    return serializers.CharField(max_length=255, **kwargs)
+
+
+# Input ------------------------------------------------------------------------------------------
+
+
+class IngestRunCreateInput(serializers.Serializer):
+    id = StrictUUIDField(required=False, allow_null=True, help_text="Client-chosen id; a retry returns the run.")
+    external_id = _name(
+        required=False, allow_null=True, allow_blank=True, help_text="Your id; a retry returns the run."
+    )
+    agent_name = _name()
+    input = _json()
+    metadata = _metadata()
+    started_at = serializers.DateTimeField(required=False, allow_null=True)
+    status = serializers.ChoiceField(RunStatus.choices, default=RunStatus.RUNNING)
+
+    def validate_external_id(self, value):
+        return value or None
+
+
+class IngestRunUpdateInput(serializers.Serializer):
+    status = serializers.ChoiceField(RunStatus.choices, required=False)
+    output = _json()
+    error = _json()
+    metadata = _metadata()
+
+
+class IngestRunEndInput(serializers.Serializer):
+    status = serializers.ChoiceField([RunStatus.COMPLETED, RunStatus.FAILED], required=False)
+    output = _json()
+    error = _json()
+    metadata = _metadata()
+    ended_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class IngestStepCreateInput(serializers.Serializer):
+    id = StrictUUIDField(required=False, allow_null=True, help_text="Client-chosen id; a retry returns the step.")
+    step_type = serializers.ChoiceField(StepType.choices)
+    name = _name(required=False, allow_null=True, allow_blank=True)
+    input = _json()
+    output = _json()
+    metadata = _metadata()
+    error = _json()
+    tokens_used = _count()
+    latency_ms = _count()
+    started_at = serializers.DateTimeField(required=False, allow_null=True)
+    ended_at = serializers.DateTimeField(required=False, allow_null=True)
+    parent_id = StrictUUIDField(required=False, allow_null=True)
+    step_index = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_STEP_INDEX)
+    status = serializers.ChoiceField(StepStatus.choices, required=False)
+
+
+class IngestStepUpdateInput(serializers.Serializer):
+    output = _json()
+    error = _json()
+    ended_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Defaults to now.")
+    latency_ms = _count()
+    tokens_used = _count()
+    metadata = _metadata()
+    status = serializers.ChoiceField(StepStatus.choices, required=False)
+
+
+class IngestMcpToolInput(serializers.Serializer):
+    tool_name = _name()
+    description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    input_schema = _json()
+    server_name = _name(required=False, allow_null=True, allow_blank=True)
+
+
+class IngestMcpLogInput(serializers.Serializer):
+    tool_name = _name(required=False, allow_null=True, help_text="Created when the project has no such tool.")
+    tool_id = StrictUUIDField(required=False, allow_null=True)
+    run_id = StrictUUIDField(required=False, allow_null=True)
+    log_type = serializers.ChoiceField(LogType.choices)
+    request = _json()
+    response = _json()
+    error = _json()
+    latency_ms = _count()
+
+
+# Batch: the same bodies, naming their run (and step) in the body.
+
+
+class IngestBatchRunUpdateInput(IngestRunUpdateInput):
+    run_id = StrictUUIDField()
+
+
+class IngestBatchRunEndInput(IngestRunEndInput):
+    run_id = StrictUUIDField()
+
+
+class IngestBatchStepCreateInput(IngestStepCreateInput):
+    run_id = StrictUUIDField()
+
+
+class IngestBatchStepUpdateInput(IngestStepUpdateInput):
+    run_id = StrictUUIDField()
+    id = StrictUUIDField()
+
+
+BATCH_EVENT_INPUTS = {
+    "run.create": IngestRunCreateInput,
+    "run.update": IngestBatchRunUpdateInput,
+    "run.end": IngestBatchRunEndInput,
+    "step.create": IngestBatchStepCreateInput,
+    "step.update": IngestBatchStepUpdateInput,
+    "mcp.tool": IngestMcpToolInput,
+    "mcp.log": IngestMcpLogInput,
+}
+
+
+class IngestBatchEventInput(serializers.Serializer):
+    type = serializers.ChoiceField(list(BATCH_EVENT_INPUTS))
+    body = serializers.DictField(help_text="The body of the matching single endpoint, with `run_id` (and `id`).")
+
+
+class IngestBatchInput(serializers.Serializer):
+    """Checks the envelope only: each event is checked on its own so one bad event sinks no other."""
+
+    events = serializers.ListField(max_length=MAX_BATCH_EVENTS)
+
+
+class IngestBatchSchemaInput(serializers.Serializer):
+    events = IngestBatchEventInput(many=True, help_text=f"At most {MAX_BATCH_EVENTS} events.")
+
+
+# Output -----------------------------------------------------------------------------------------
+
+
+class IngestErrorOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class IngestRunOutput(serializers.ModelSerializer):
+    project_id = serializers.UUIDField(read_only=True)
+    replay_of_id = serializers.UUIDField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Run
+        fields = [
+            "id", "project_id", "external_id", "agent_name", "status", "input", "output", "metadata",
+            "error", "started_at", "ended_at", "created_at", "replay_of_id", "replay_from_step",
+            "step_count", "error_count", "total_tokens", "duration_ms",
+        ]  # fmt: skip
+
+
+class IngestStepOutput(serializers.ModelSerializer):
+    run_id = serializers.UUIDField(read_only=True)
+    parent_id = serializers.UUIDField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = RunStep
+        fields = [
+            "id", "run_id", "parent_id", "step_index", "step_type", "name", "status", "input", "output",
+            "metadata", "error", "tokens_used", "latency_ms", "started_at", "ended_at", "created_at",
+        ]  # fmt: skip
+
+
+class IngestControlOutput(serializers.Serializer):
+    action = serializers.ChoiceField(["continue", "pause", "abort"])
+
+
+class IngestStepCreateOutput(IngestStepOutput):
+    control = IngestControlOutput(read_only=True, help_text="What the agent does next.")
+
+    class Meta(IngestStepOutput.Meta):
+        fields = [*IngestStepOutput.Meta.fields, "control"]
+
+
+class IngestMcpToolOutput(serializers.ModelSerializer):
+    project_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = McpTool
+        fields = [
+            "id",
+            "project_id",
+            "tool_name",
+            "description",
+            "input_schema",
+            "server_name",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class IngestMcpLogOutput(serializers.ModelSerializer):
+    project_id = serializers.UUIDField(read_only=True)
+    run_id = serializers.UUIDField(read_only=True, allow_null=True)
+    tool_id = serializers.UUIDField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = McpLog
+        fields = [
+            "id", "project_id", "run_id", "tool_id", "log_type", "request", "response", "error", "latency_ms", "created_at",
+        ]  # fmt: skip
+
+
+class IngestBatchResultOutput(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.IntegerField(help_text="201 created, 200 already there or updated, 400, 404 or 409.")
+    id = serializers.UUIDField(required=False, help_text="The run, step, tool or log; absent on an error.")
+    error = IngestErrorOutput(required=False, help_text="Present on an error only.")
+
+
+class IngestBatchOutput(serializers.Serializer):
+    results = IngestBatchResultOutput(many=True)

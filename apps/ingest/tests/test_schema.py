@@ -1,0 +1,46 @@
+import re
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+INGEST_PATHS = {
+    "/api/ingest/run": {"post"},
+    "/api/ingest/run/{run_id}": {"patch"},
+    "/api/ingest/run/{run_id}/end": {"post"},
+    "/api/ingest/run/{run_id}/step": {"post"},
+    "/api/ingest/run/{run_id}/step/{step_id}": {"patch"},
+    "/api/ingest/mcp/tool": {"post"},
+    "/api/ingest/mcp/log": {"post"},
+    "/api/ingest/batch": {"post"},
+}
+
+
+def test_the_schema_documents_every_ingest_endpoint(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = response.json()
+    for path, methods in INGEST_PATHS.items():
+        operations = schema["paths"][path]
+        assert set(operations) - {"parameters"} == methods
+        for operation in operations.values():
+            assert operation["security"] == [{"ApiKey": []}]
+            assert "application/json" in operation["requestBody"]["content"]
+    batch = schema["paths"]["/api/ingest/batch"]["post"]["responses"]["207"]["content"]["application/json"]
+    assert batch["schema"]["$ref"] == "#/components/schemas/IngestBatchOutput"
+    step = schema["paths"]["/api/ingest/run/{run_id}/step"]["post"]["responses"]["201"]
+    assert step["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/IngestStepCreateOutput"
+    assert schema["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Agentscope-Key",
+    }
+
+
+def test_the_docs_page_loads_nothing_from_outside(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger-ui-bundle.js" in html
+    assert re.findall(r"https?://", html) == []
+    assert all(url.startswith("/static/") for url in re.findall(r'(?:src|href)="([^"]+)"', html))

@@ -1,0 +1,205 @@
+"""Reads for tests and test runs, always scoped to what the caller may see."""
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncDate
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from apps.projects.models import Project
+from apps.runs.models import Run, RunStatus
+from apps.testing.models import Test, TestRun, TestRunStatus
+
+JUDGED = Q(test_runs__status__in=[TestRunStatus.PASSED, TestRunStatus.FAILED, TestRunStatus.ERROR])
+STEP_FIELDS = (
+    "id",
+    "step_index",
+    "step_type",
+    "name",
+    "input",
+    "output",
+    "metadata",
+    "error",
+    "tokens_used",
+    "latency_ms",
+    "status",
+    "started_at",
+    "ended_at",
+    "parent_id",
+)
+
+
+def _with_health(tests: QuerySet[Test]) -> QuerySet[Test]:
+    """Each test with `last_status`, `last_run_at`, `run_count`, `passed_count`, `judged_count`: one query."""
+    latest = TestRun.objects.filter(test=OuterRef("pk")).order_by("-executed_at")
+    return tests.annotate(
+        last_status=Subquery(latest.values("status")[:1]),
+        last_run_at=Subquery(latest.values("executed_at")[:1]),
+        run_count=Count("test_runs"),
+        passed_count=Count("test_runs", filter=Q(test_runs__status=TestRunStatus.PASSED)),
+        judged_count=Count("test_runs", filter=JUDGED),
+    )
+
+
+def tests_for_user(*, user, project_id=None, test_type=None, enabled=None) -> QuerySet[Test]:
+    tests = Test.objects.filter(project__user=user)
+    if project_id is not None:
+        tests = tests.filter(project_id=project_id)
+    if test_type is not None:
+        tests = tests.filter(test_type=test_type)
+    if enabled is not None:
+        tests = tests.filter(enabled=enabled)
+    return _with_health(tests).order_by("name", "id")
+
+
+def tests_for_project(*, project: Project, test_type=None, enabled=None) -> QuerySet[Test]:
+    """The tests page: each test with last status, pass rate (`Test.pass_rate`) and run count."""
+    return tests_for_user(user=project.user, project_id=project.pk, test_type=test_type, enabled=enabled)
+
+
+def test_get(*, user, test_id) -> Test:
+    """The user's test with its health numbers, or 404: another tenant's test looks like none at all."""
+    return get_object_or_404(
+        _with_health(Test.objects.filter(project__user=user)).select_related("project"), pk=test_id
+    )
+
+
+def test_runs_for_user(
+    *, user, project_id=None, test_id=None, run_id=None, status=None, executed_after=None, executed_before=None
+) -> QuerySet[TestRun]:
+    test_runs = TestRun.objects.filter(test__project__user=user)
+    filters = {
+        "test__project_id": project_id,
+        "test_id": test_id,
+        "run_id": run_id,
+        "status": status,
+        "executed_at__gte": executed_after,
+        "executed_at__lte": executed_before,
+    }
+    test_runs = test_runs.filter(**{key: value for key, value in filters.items() if value is not None})
+    return test_runs.select_related("test").order_by("-executed_at", "-id")
+
+
+def test_run_get(*, user, test_run_id) -> TestRun:
+    return get_object_or_404(TestRun.objects.select_related("test"), pk=test_run_id, test__project__user=user)
+
+
+def test_runs_for_test(*, test: Test, status=None) -> QuerySet[TestRun]:
+    """A test's history, newest first."""
+    test_runs = test.test_runs.select_related("test")
+    if status is not None:
+        test_runs = test_runs.filter(status=status)
+    return test_runs.order_by("-executed_at", "-id")
+
+
+def test_runs_for_run(*, run: Run) -> QuerySet[TestRun]:
+    """The verdicts on one run (for the run's page), newest first, with their test."""
+    return TestRun.objects.filter(run=run).select_related("test").order_by("-executed_at", "-id")
+
+
+def tests_targeting_run(*, run: Run) -> list[Test]:
+    """The enabled tests of the run's project whose target matches it (agent in SQL, metadata here)."""
+    if not run.agent_name:
+        return []
+    candidates = Test.objects.filter(project_id=run.project_id, enabled=True, config__target__agent_name=run.agent_name)
+    return [test for test in candidates.select_related("project").order_by("name", "id") if test.targets(run)]
+
+
+def run_latest_for_test(*, test: Test) -> Run | None:
+    """The most recent finished run the test targets, for "Run now" without a chosen run."""
+    agent_name = test.target.get("agent_name")
+    if not agent_name:
+        return None
+    runs = Run.objects.filter(
+        project_id=test.project_id, agent_name=agent_name, status__in=[RunStatus.COMPLETED, RunStatus.FAILED]
+    )
+    for key, value in (test.target.get("metadata") or {}).items():
+        if not key.isdigit():  # a digit key would be read as an array index in SQL
+            runs = runs.filter(**{f"metadata__{key}": value})
+    # The SQL match on JSON values is loose about booleans vs numbers; the model's rule is exact.
+    return next((run for run in runs.order_by("-started_at", "-id")[:20] if test.targets(run)), None)
+
+
+def run_for_evaluation(*, run: Run) -> tuple[dict, list[dict]]:
+    """The run and its steps as plain JSON, the input of every evaluator."""
+    run_dict = {
+        "id": str(run.pk),
+        "agent_name": run.agent_name,
+        "status": run.status,
+        "input": run.input,
+        "output": run.output,
+        "metadata": run.metadata,
+        "error": run.error,
+        "started_at": _iso(run.started_at),
+        "ended_at": _iso(run.ended_at),
+        "duration_ms": run.duration_ms,
+        "step_count": run.step_count,
+        "error_count": run.error_count,
+        "total_tokens": run.total_tokens,
+    }
+    steps = list(run.steps.order_by("step_index").values(*STEP_FIELDS))
+    for step in steps:
+        step["id"], step["parent_id"] = str(step["id"]), step["parent_id"] and str(step["parent_id"])
+        step["started_at"], step["ended_at"] = _iso(step["started_at"]), _iso(step["ended_at"])
+    return run_dict, steps
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def test_trend(*, test: Test, days: int = 30, now=None) -> list[dict]:
+    """Per day over the last `days` days: passed, failed, error counts and the pass rate."""
+    return _trend(TestRun.objects.filter(test=test), days=days, now=now)
+
+
+def project_test_trend(*, project: Project, days: int = 30, now=None) -> list[dict]:
+    return _trend(TestRun.objects.filter(test__project=project), days=days, now=now)
+
+
+def _trend(test_runs: QuerySet[TestRun], *, days: int, now) -> list[dict]:
+    today = (now or timezone.now()).date()
+    first = today - timedelta(days=days - 1)
+    rows = (
+        test_runs.filter(executed_at__gte=datetime.combine(first, time.min, tzinfo=timezone.get_current_timezone()))
+        .annotate(day=TruncDate("executed_at"))
+        .values("day")
+        .annotate(**_status_counts())
+    )
+    by_day = {_as_date(row["day"]): row for row in rows}
+    trend = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        counts = {status: by_day.get(day, {}).get(status, 0) for status in ("passed", "failed", "error")}
+        judged = sum(counts.values())
+        trend.append(
+            {"date": day.isoformat(), **counts, "pass_rate": round(counts["passed"] / judged, 4) if judged else None}
+        )
+    return trend
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _status_counts() -> dict:
+    return {status: Count("id", filter=Q(status=status)) for status in TestRunStatus.values}
+
+
+def test_health(*, project: Project, since=None, until=None) -> dict:
+    """Passed / failed / error / skipped counts for a project's test runs in [since, until], with the pass rate."""
+    test_runs = TestRun.objects.filter(test__project=project)
+    if since is not None:
+        test_runs = test_runs.filter(executed_at__gte=since)
+    if until is not None:
+        test_runs = test_runs.filter(executed_at__lte=until)
+    counts = test_runs.aggregate(**_status_counts(), total=Count("id"))
+    judged = counts["passed"] + counts["failed"] + counts["error"]
+    return {**counts, "pass_rate": round(counts["passed"] / judged, 4) if judged else None}
+
+
+# Named <entity>_<verb>, the functions of the entity "test" look like tests to pytest wherever they
+# are imported; mark them, as the model Test is, so a test module can import them by name.
+for _function in [value for name, value in globals().items() if name.startswith("test") and callable(value)]:
+    _function.__test__ = False
