@@ -1,4 +1,7 @@
-from django.urls import path  # noqa: F401
+from apps.breakpoints import views
+from apps.core.urls import slash_path
 
 app_name = "breakpoints"
-urlpatterns: list = []
+urlpatterns = [
+    *slash_path("breakpoints", views.breakpoint_list, name="list"),
+]

@@ -1,4 +1,7 @@
-from django.urls import path  # noqa: F401
+from apps.core.urls import slash_path
+from apps.mcp import views
 
 app_name = "mcp"
-urlpatterns: list = []
+urlpatterns = [
+    *slash_path("mcp", views.index, name="index"),
+]

@@ -1,4 +1,7 @@
-from django.urls import path  # noqa: F401
+from apps.core.urls import slash_path
+from apps.runs import views
 
 app_name = "runs"
-urlpatterns: list = []
+urlpatterns = [
+    *slash_path("runs", views.run_list, name="list"),
+]

@@ -1,4 +1,7 @@
-from django.urls import path  # noqa: F401
+from apps.core.urls import slash_path
+from apps.testing import views
 
 app_name = "testing"
-urlpatterns: list = []
+urlpatterns = [
+    *slash_path("tests", views.test_list, name="list"),
+]

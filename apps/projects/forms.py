@@ -1,0 +1,41 @@
+from django import forms
+
+
+class ProjectForm(forms.Form):
+    name = forms.CharField(max_length=255, widget=forms.TextInput(attrs={"placeholder": "e.g. Support agent"}))
+    description = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What the agents in this project do"}),
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("A project needs a name.")
+        return name
+
+    def clean_description(self) -> str | None:
+        return self.cleaned_data["description"].strip() or None
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label="Key name",
+        max_length=255,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. production-agent", "autocomplete": "off"}),
+    )
+
+
+class ProjectDeleteForm(forms.Form):
+    confirm_name = forms.CharField(max_length=255, strip=False)
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project = project
+
+    def clean_confirm_name(self) -> str:
+        typed = self.cleaned_data["confirm_name"].strip()
+        if typed != self.project.name.strip():
+            raise forms.ValidationError("Type the project name exactly to delete it.")
+        return typed
