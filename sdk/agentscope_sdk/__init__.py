@@ -1,3 +1,93 @@
-"""AgentScope SDK: report agent runs and steps to an AgentScope server."""
+"""AgentScope SDK: report agent runs and steps to an AgentScope server.
 
-__version__ = "0.1.0"
+    import agentscope_sdk as agentscope
+
+    @agentscope.tool_call
+    def search(query: str) -> list[str]: ...
+
+    @agentscope.trace
+    def agent(question: str) -> str: ...
+
+The module-level functions use a default client configured from the environment
+(`AGENTSCOPE_API_KEY`, `AGENTSCOPE_BASE_URL`) on first use, or by `configure(...)`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from agentscope_sdk._version import __version__
+from agentscope_sdk.client import Client
+from agentscope_sdk.decorators import make_decorator
+from agentscope_sdk.tracing import Run, Step, current_run, current_step
+
+__all__ = [
+    "Client",
+    "Run",
+    "Step",
+    "__version__",
+    "configure",
+    "current_run",
+    "current_step",
+    "flush",
+    "get_client",
+    "llm_call",
+    "retrieval",
+    "run",
+    "step",
+    "tool_call",
+    "trace",
+]
+
+_default: Client | None = None
+_default_lock = threading.Lock()
+
+
+def configure(api_key: str | None = None, base_url: str | None = None, **options: Any) -> Client:
+    """Replace the default client (closing the previous one) and return it."""
+    global _default
+    with _default_lock:
+        previous, _default = _default, Client(api_key, base_url, **options)
+    if previous is not None:
+        previous.close()
+    return _default
+
+
+def get_client() -> Client:
+    """The default client, created from the environment on first use."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Client()
+    return _default
+
+
+def run(agent_name: str, **options: Any) -> Run:
+    return get_client().run(agent_name, **options)
+
+
+def flush(timeout: float | None = None) -> bool:
+    return get_client().flush(timeout)
+
+
+def trace(fn: Callable | str | None = None, /, **options: Any) -> Any:
+    return make_decorator(get_client, fn, step_type=None, **options)
+
+
+def step(fn: Callable | str | None = None, /, *, type: str = "custom", **options: Any) -> Any:
+    return make_decorator(get_client, fn, step_type=type, **options)
+
+
+def llm_call(fn: Callable | str | None = None, /, **options: Any) -> Any:
+    return make_decorator(get_client, fn, step_type="llm_call", **options)
+
+
+def tool_call(fn: Callable | str | None = None, /, **options: Any) -> Any:
+    return make_decorator(get_client, fn, step_type="tool_call", **options)
+
+
+def retrieval(fn: Callable | str | None = None, /, **options: Any) -> Any:
+    return make_decorator(get_client, fn, step_type="retrieval", **options)

@@ -108,7 +108,12 @@ class TestLogout:
         anon_api.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
         assert anon_api.get("/api/projects").status_code == 200
         assert anon_api.post("/api/auth/logout", {}, format="json").status_code == 204
-        for path in ("/api/auth/me", "/api/projects", f"/api/projects/{project.id}", f"/api/projects/{project.id}/stats"):
+        for path in (
+            "/api/auth/me",
+            "/api/projects",
+            f"/api/projects/{project.id}",
+            f"/api/projects/{project.id}/stats",
+        ):
             assert anon_api.get(path).status_code == 401, path
         assert anon_api.post("/api/auth/logout", {}, format="json").status_code == 401
 

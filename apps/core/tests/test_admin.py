@@ -27,7 +27,9 @@ def one_of_each(project):
     step = RunStep.objects.create(run=run, step_index=0, step_type="tool_call", name="search", error={"m": "x"})
     test = Test.objects.create(project=project, name="t", test_type="custom", config={"expression": "run"})
     TestRun.objects.create(test=test, run=run, status="passed")
-    bp = Breakpoint.objects.create(project=project, condition_type="step_type", condition_value={"step_type": "llm_call"})
+    bp = Breakpoint.objects.create(
+        project=project, condition_type="step_type", condition_value={"step_type": "llm_call"}
+    )
     BreakpointHit.objects.create(run=run, step=step, breakpoint=bp, step_input={"a": 1})
     tool = McpTool.objects.create(project=project, tool_name="fetch")
     McpLog.objects.create(project=project, tool=tool, run=run, log_type="response", request={"url": "x"})
@@ -46,10 +48,10 @@ def test_every_changelist_and_change_page_renders(admin_client):
         if not model.__module__.startswith("apps."):
             continue
         info = (model._meta.app_label, model._meta.model_name)
-        assert admin_client.get(reverse("admin:%s_%s_changelist" % info)).status_code == 200, info
-        assert admin_client.get(reverse("admin:%s_%s_changelist" % info) + "?q=x").status_code == 200, info
+        assert admin_client.get(reverse("admin:{}_{}_changelist".format(*info))).status_code == 200, info
+        assert admin_client.get(reverse("admin:{}_{}_changelist".format(*info)) + "?q=x").status_code == 200, info
         obj = model.objects.first()
-        response = admin_client.get(reverse("admin:%s_%s_change" % info, args=[obj.pk]))
+        response = admin_client.get(reverse("admin:{}_{}_change".format(*info), args=[obj.pk]))
         assert response.status_code == 200, info
 
 
@@ -57,7 +59,7 @@ def test_every_changelist_and_change_page_renders(admin_client):
 def test_json_is_shown_indented(admin_client):
     run = Run.objects.get()
     html = admin_client.get(reverse("admin:runs_run_change", args=[run.pk])).content.decode()
-    assert '{\n  &quot;q&quot;: &quot;hi&quot;\n}' in html
+    assert "{\n  &quot;q&quot;: &quot;hi&quot;\n}" in html
 
 
 def test_it_requires_staff(client_alice):

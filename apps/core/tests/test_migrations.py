@@ -25,5 +25,7 @@ def test_json_columns_are_jsonb_on_postgresql():
     if connection.vendor != "postgresql":
         pytest.skip("jsonb is PostgreSQL's")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT data_type FROM information_schema.columns WHERE table_name='runs' AND column_name='input'")
+        cursor.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_name='runs' AND column_name='input'"
+        )
         assert cursor.fetchone()[0] == "jsonb"

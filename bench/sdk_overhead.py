@@ -1,0 +1,82 @@
+"""What the SDK costs the agent's thread, per step, in microseconds.
+
+    .venv/bin/python bench/sdk_overhead.py [--steps 5000 --repeats 9]
+
+Times a decorated tool (a step posted as running, then completed: two events), `run.log_step`
+(one event) and `with run.step(...)` against the same work undecorated. The sender thread is held
+back for the measurement (a long flush interval, a queue large enough for every event), so the
+figures are the agent-side cost alone: binding and snapshotting the arguments, building the event,
+appending it to the queue. Encoding and HTTP happen later on the sender thread; the queued events
+are discarded at the end, nothing is sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from agentscope_sdk import Client
+
+
+def search(query: str, limit: int = 5) -> dict:
+    return {"query": query, "hits": [f"doc-{i}" for i in range(limit)]}
+
+
+def best_of(client: Client, repeats: int, fn, steps: int) -> float:
+    """Microseconds per call: the median of `repeats` timed loops of `steps` calls. The queue is
+    emptied before each loop, as the sender would (a queue of millions would time the GC instead)."""
+    timings = []
+    for _ in range(repeats):
+        client._sender._queue.clear()
+        started = time.perf_counter()
+        fn(steps)
+        timings.append((time.perf_counter() - started) / steps * 1e6)
+    return statistics.median(timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=5_000)
+    parser.add_argument("--repeats", type=int, default=9)
+    args = parser.parse_args()
+    events = 2 * args.steps + 10
+    client = Client(
+        api_key="as_bench", base_url="http://127.0.0.1:9", flush_interval=3600, batch_size=10**9, max_queue_size=events
+    )
+    traced = client.tool_call(search)
+
+    def bare(n: int) -> None:
+        for i in range(n):
+            search("mars moons", limit=i % 5)
+
+    def decorated(n: int) -> None:
+        for i in range(n):
+            traced("mars moons", limit=i % 5)
+
+    def logged(n: int) -> None:
+        for i in range(n):
+            run.log_step("search", "tool_call", input={"query": "mars moons"}, output=search("mars moons", i % 5))
+
+    def managed(n: int) -> None:
+        for i in range(n):
+            with run.step("search", "tool_call", input={"query": "mars moons"}) as step:
+                step.set_output(search("mars moons", i % 5))
+
+    with client.run("overhead-bench") as run:
+        baseline = best_of(client, args.repeats, bare, args.steps)
+        figures = {
+            "@client.tool_call (2 events)": best_of(client, args.repeats, decorated, args.steps) - baseline,
+            "run.log_step (1 event)": best_of(client, args.repeats, logged, args.steps) - baseline,
+            "with run.step() (2 events)": best_of(client, args.repeats, managed, args.steps) - baseline,
+        }
+    print(f"SDK overhead on the agent's thread, per step ({args.steps:,} steps x {args.repeats}, median):")
+    print(f"  {'undecorated call (baseline)':<30} {baseline:6.2f} µs")
+    for label, micros in figures.items():
+        print(f"  {label:<30} {micros:6.2f} µs")
+    client._sender._queue.clear()
+    client.close(timeout=0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""The client: configuration, the decorators bound to it, and the sender it feeds."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from agentscope_sdk._json import DEFAULT_MAX_CHARS, to_jsonable
+from agentscope_sdk.decorators import make_decorator
+from agentscope_sdk.tracing import Run
+from agentscope_sdk.transport import Sender, SenderConfig
+
+logger = logging.getLogger("agentscope_sdk")
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+class Client:
+    """Reports runs and steps to an AgentScope server.
+
+    `api_key` and `base_url` default to the environment variables `AGENTSCOPE_API_KEY` and
+    `AGENTSCOPE_BASE_URL`. Without a key the client is disabled: decorated functions run as usual and
+    nothing is recorded (one warning says so). Events are queued in memory (at most `max_queue_size`;
+    past that the oldest are dropped with a warning) and sent by a background thread in batches of
+    `batch_size`, at least every `flush_interval` seconds; failed sends are retried with exponential
+    backoff up to `max_retries` times. At interpreter exit the queue is flushed for at most
+    `shutdown_timeout` seconds.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        batch_size: int = 100,
+        flush_interval: float = 0.5,
+        max_queue_size: int = 10_000,
+        timeout: float = 10.0,
+        connect_timeout: float = 3.0,
+        max_retries: int = 10,
+        shutdown_timeout: float = 10.0,
+        max_field_size: int = DEFAULT_MAX_CHARS,
+        enabled: bool = True,
+    ):
+        self.api_key = api_key or os.environ.get("AGENTSCOPE_API_KEY") or ""
+        self.base_url = (base_url or os.environ.get("AGENTSCOPE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.max_field_size = max_field_size
+        self.enabled = enabled and bool(self.api_key)
+        if enabled and not self.api_key:
+            logger.warning("AgentScope: no API key (set AGENTSCOPE_API_KEY); nothing will be recorded")
+        config = SenderConfig(
+            base_url=self.base_url,
+            api_key=self.api_key,
+            batch_size=max(1, batch_size),
+            flush_interval=flush_interval,
+            max_queue_size=max(1, max_queue_size),
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            max_retries=max_retries,
+            shutdown_timeout=shutdown_timeout,
+        )
+        self._sender = Sender(config)
+
+    # Recording.
+
+    def run(
+        self,
+        agent_name: str,
+        *,
+        input: Any = None,
+        metadata: dict[str, Any] | None = None,
+        external_id: str | None = None,
+    ) -> Run:
+        """A run, to use as `with client.run("agent") as run:` or `async with`."""
+        return Run(self, agent_name, input=input, metadata=metadata, external_id=external_id)
+
+    def trace(self, fn: Callable | str | None = None, /, **options: Any) -> Any:
+        """Decorator: each call of the function is a run (a step when called inside a run).
+        Options: name, metadata, capture_input, capture_output."""
+        return make_decorator(self._self, fn, step_type=None, **options)
+
+    def step(self, fn: Callable | str | None = None, /, *, type: str = "custom", **options: Any) -> Any:
+        """Decorator: each call of the function is a step of the current run."""
+        return make_decorator(self._self, fn, step_type=type, **options)
+
+    def llm_call(self, fn: Callable | str | None = None, /, **options: Any) -> Any:
+        return make_decorator(self._self, fn, step_type="llm_call", **options)
+
+    def tool_call(self, fn: Callable | str | None = None, /, **options: Any) -> Any:
+        return make_decorator(self._self, fn, step_type="tool_call", **options)
+
+    def retrieval(self, fn: Callable | str | None = None, /, **options: Any) -> Any:
+        return make_decorator(self._self, fn, step_type="retrieval", **options)
+
+    def mcp_tool(
+        self,
+        tool_name: str,
+        *,
+        description: str | None = None,
+        input_schema: dict | None = None,
+        server_name: str | None = None,
+    ) -> None:
+        """Register (or update) an MCP tool of the project."""
+        body: dict[str, Any] = {"tool_name": tool_name}
+        for key, value in (("description", description), ("input_schema", input_schema), ("server_name", server_name)):
+            if value is not None:
+                body[key] = self.jsonable(value)
+        self.emit("mcp.tool", body)
+
+    def mcp_log(
+        self,
+        tool_name: str,
+        *,
+        log_type: str = "response",
+        request: Any = None,
+        response: Any = None,
+        error: Any = None,
+        latency_ms: int | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Record one MCP tool call (log_type "call", "response" or "error")."""
+        body: dict[str, Any] = {"tool_name": tool_name, "log_type": log_type}
+        for key, value in (("request", request), ("response", response), ("error", error)):
+            if value is not None:
+                body[key] = self.jsonable(value)
+        if latency_ms is not None:
+            body["latency_ms"] = int(latency_ms)
+        if run_id is not None:
+            body["run_id"] = run_id
+        self.emit("mcp.log", body)
+
+    # Delivery.
+
+    def emit(self, event_type: str, body: dict[str, Any]) -> None:
+        """Queue one ingest event; never raises, never blocks."""
+        if not self.enabled:
+            return
+        try:
+            self._sender.enqueue(event_type, body)
+        except Exception:
+            logger.exception("AgentScope: could not queue a %s event", event_type)
+
+    def jsonable(self, value: Any) -> Any:
+        return to_jsonable(value, max_chars=self.max_field_size)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Block until every event queued so far is sent or given up; False if `timeout` ran out."""
+        try:
+            return self._sender.flush(timeout)
+        except Exception:
+            logger.exception("AgentScope: flush failed")
+            return False
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush (for at most `timeout` seconds) and stop the sender; later events are ignored."""
+        self.enabled = False
+        try:
+            return self._sender.close(self._sender.config.shutdown_timeout if timeout is None else timeout)
+        except Exception:
+            logger.exception("AgentScope: close failed")
+            return False
+
+    def stats(self) -> dict[str, int]:
+        """Events accepted by the server, refused or given up on, dropped from a full queue, queued now."""
+        sender = self._sender
+        return {"sent": sender.sent, "failed": sender.failed, "dropped": sender.dropped, "queued": len(sender._queue)}
+
+    def _self(self) -> Client:
+        return self
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<agentscope_sdk.Client {self.base_url} enabled={self.enabled}>"

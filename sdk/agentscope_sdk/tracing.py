@@ -1,0 +1,312 @@
+"""Runs and steps: context managers that turn an agent's work into ingest events.
+
+The run and the step being executed live in context variables, so nesting follows the call stack
+in threads and in asyncio tasks alike: a step started inside another step is its child.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+import traceback
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from agentscope_sdk._ids import new_id
+from agentscope_sdk._usage import usage_of
+
+if TYPE_CHECKING:
+    from agentscope_sdk.client import Client
+
+logger = logging.getLogger("agentscope_sdk")
+
+STEP_TYPES = frozenset({"llm_call", "tool_call", "retrieval", "custom", "error"})
+MAX_TRACEBACK = 16 * 1024
+_UNSET: Any = object()
+
+_current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("agentscope_run", default=None)
+_current_step: contextvars.ContextVar[Step | None] = contextvars.ContextVar("agentscope_step", default=None)
+
+
+def current_run() -> Run | None:
+    """The run the caller is inside of, if any."""
+    return _current_run.get()
+
+
+def current_step() -> Step | None:
+    """The step the caller is inside of, if any."""
+    return _current_step.get()
+
+
+def error_of(exc: BaseException) -> dict[str, str]:
+    """How an exception is recorded: its type, message and traceback."""
+    try:
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception:
+        trace = ""
+    return {"type": type(exc).__name__, "message": str(exc), "traceback": trace[-MAX_TRACEBACK:]}
+
+
+def check_step_type(step_type: str) -> str:
+    if step_type not in STEP_TYPES:
+        raise ValueError(f"step type must be one of {sorted(STEP_TYPES)}, not {step_type!r}")
+    return step_type
+
+
+class Run:
+    """A run of an agent. Use as `with client.run(...) as run:` (or `async with`), or call
+    `start()` and `end()` yourself."""
+
+    def __init__(
+        self,
+        client: Client,
+        agent_name: str,
+        *,
+        input: Any = None,
+        metadata: dict[str, Any] | None = None,
+        external_id: str | None = None,
+    ):
+        self.client = client
+        self.id = new_id()
+        self.agent_name = agent_name
+        self.input = input
+        self.metadata = metadata
+        self.external_id = external_id
+        self.output: Any = None
+        self.started = self.ended = False
+        self._token: contextvars.Token | None = None
+
+    def start(self) -> Run:
+        if self.started:
+            return self
+        self.started = True
+        body: dict[str, Any] = {"id": self.id, "agent_name": self.agent_name, "started_at": time.time()}
+        if self.input is not None:
+            body["input"] = self.client.jsonable(self.input)
+        if self.metadata:
+            body["metadata"] = self.client.jsonable(self.metadata)
+        if self.external_id is not None:
+            body["external_id"] = str(self.external_id)
+        self.client.emit("run.create", body)
+        return self
+
+    def set_output(self, output: Any) -> None:
+        """The run's output, sent when the run ends."""
+        self.output = output
+
+    def update(
+        self, *, metadata: dict[str, Any] | None = None, output: Any = _UNSET, status: str | None = None
+    ) -> None:
+        """Change the run while it goes on (metadata, an intermediate output, a status)."""
+        body: dict[str, Any] = {"run_id": self.id}
+        if metadata is not None:
+            self.metadata = {**(self.metadata or {}), **metadata}
+            body["metadata"] = self.client.jsonable(self.metadata)
+        if output is not _UNSET:
+            self.output = output
+            body["output"] = self.client.jsonable(output)
+        if status is not None:
+            body["status"] = status
+        self.client.emit("run.update", body)
+
+    def end(self, *, output: Any = _UNSET, error: BaseException | dict | str | None = None) -> None:
+        """End the run: failed when `error` is given, completed otherwise."""
+        if self.ended:
+            return
+        self.start()
+        self.ended = True
+        if output is not _UNSET:
+            self.output = output
+        body: dict[str, Any] = {"run_id": self.id, "ended_at": time.time()}
+        if self.output is not None:
+            body["output"] = self.client.jsonable(self.output)
+        if error is None:
+            body["status"] = "completed"
+        else:
+            body["status"] = "failed"
+            body["error"] = _error_body(self.client, error)
+        self.client.emit("run.end", body)
+
+    def step(
+        self, name: str, type: str = "custom", *, input: Any = None, metadata: dict[str, Any] | None = None
+    ) -> Step:
+        """A step as a context manager: `with run.step("search", "tool_call", input=q) as step:`."""
+        return Step(self, name, check_step_type(type), input=input, metadata=metadata)
+
+    def log_step(
+        self,
+        name: str,
+        type: str = "custom",
+        *,
+        input: Any = None,
+        output: Any = None,
+        error: BaseException | dict | str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tokens_used: int | None = None,
+        latency_ms: int | None = None,
+        started_at: float | datetime | None = None,
+        ended_at: float | datetime | None = None,
+        parent_id: str | None = _UNSET,
+    ) -> str:
+        """Record a step that is already over, in one event; returns its id. Times are epoch
+        seconds (`time.time()`) or aware datetimes."""
+        client = self.client
+        step_id = new_id()
+        started_at = _epoch(started_at)
+        ended = time.time() if ended_at is None else _epoch(ended_at)
+        body: dict[str, Any] = {"run_id": self.id, "id": step_id, "step_type": check_step_type(type), "name": name}
+        if parent_id is _UNSET:
+            parent = _current_step.get()
+            parent_id = parent.id if parent is not None and parent.run is self else None
+        if parent_id is not None:
+            body["parent_id"] = parent_id
+        body["input"] = client.jsonable(input)
+        body["output"] = client.jsonable(output)
+        if metadata:
+            body["metadata"] = client.jsonable(metadata)
+        if error is not None:
+            body["error"] = _error_body(client, error)
+        if tokens_used is not None:
+            body["tokens_used"] = int(tokens_used)
+        if latency_ms is None and started_at is not None:
+            latency_ms = round((ended - started_at) * 1000)
+        if latency_ms is not None:
+            body["latency_ms"] = int(latency_ms)
+        body["started_at"] = started_at if started_at is not None else ended
+        body["ended_at"] = ended
+        client.emit("step.create", body)
+        return step_id
+
+    def __enter__(self) -> Run:
+        self.start()
+        self._token = _current_run.set(self)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._token is not None:
+            _current_run.reset(self._token)
+            self._token = None
+        self.end(error=exc)
+
+    async def __aenter__(self) -> Run:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def __repr__(self) -> str:
+        return f"<Run {self.agent_name} {self.id}>"
+
+
+class Step:
+    """A step of a run, posted as running when it starts and completed (or failed) when it ends."""
+
+    def __init__(
+        self, run: Run, name: str, step_type: str, *, input: Any = None, metadata: dict[str, Any] | None = None
+    ):
+        self.run = run
+        self.id = new_id()
+        self.name = name
+        self.step_type = step_type
+        self.input = input
+        self.metadata: dict[str, Any] = dict(metadata) if metadata else {}
+        self.output: Any = None
+        self.tokens_used: int | None = None
+        self.parent_id: str | None = None
+        self._started = 0.0
+        self._token: contextvars.Token | None = None
+        self.ended = False
+
+    def set_output(self, output: Any) -> None:
+        self.output = output
+
+    def set_tokens(self, tokens_used: int) -> None:
+        self.tokens_used = int(tokens_used)
+
+    def set_metadata(self, **metadata: Any) -> None:
+        self.metadata.update(metadata)
+
+    def record_usage(self, response: Any) -> None:
+        """Tokens and model from an OpenAI or Anthropic response (object or dict)."""
+        tokens, metadata = usage_of(response)
+        if tokens is not None:
+            self.tokens_used = tokens
+        self.metadata.update(metadata)
+
+    def start(self) -> Step:
+        parent = _current_step.get()
+        if parent is not None and parent.run is self.run:
+            self.parent_id = parent.id
+        self._started = time.perf_counter()
+        client = self.run.client
+        body: dict[str, Any] = {
+            "run_id": self.run.id,
+            "id": self.id,
+            "step_type": self.step_type,
+            "name": self.name,
+            "input": client.jsonable(self.input),
+            "started_at": time.time(),
+        }
+        if self.metadata:
+            body["metadata"] = client.jsonable(self.metadata)
+        if self.parent_id is not None:
+            body["parent_id"] = self.parent_id
+        client.emit("step.create", body)
+        self._token = _current_step.set(self)
+        return self
+
+    def end(self, error: BaseException | dict | str | None = None) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        if self._token is not None:
+            try:
+                _current_step.reset(self._token)
+            except ValueError:  # ended in another context than it started in
+                _current_step.set(None)
+            self._token = None
+        client = self.run.client
+        body: dict[str, Any] = {
+            "run_id": self.run.id,
+            "id": self.id,
+            "output": client.jsonable(self.output),
+            "ended_at": time.time(),
+            "latency_ms": round((time.perf_counter() - self._started) * 1000),
+        }
+        if error is not None:
+            body["error"] = _error_body(client, error)
+        if self.tokens_used is not None:
+            body["tokens_used"] = self.tokens_used
+        if self.metadata:
+            body["metadata"] = client.jsonable(self.metadata)
+        client.emit("step.update", body)
+
+    def __enter__(self) -> Step:
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.end(error=exc)
+
+    async def __aenter__(self) -> Step:
+        return self.start()
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        self.end(error=exc)
+
+    def __repr__(self) -> str:
+        return f"<Step {self.step_type} {self.name} {self.id}>"
+
+
+def _epoch(value: float | datetime | None) -> float | None:
+    if value is None:
+        return None
+    return value.timestamp() if isinstance(value, datetime) else float(value)
+
+
+def _error_body(client: Client, error: BaseException | dict | str) -> Any:
+    if isinstance(error, BaseException):
+        return client.jsonable(error_of(error))
+    if isinstance(error, str):
+        return {"message": error}
+    return client.jsonable(error)
