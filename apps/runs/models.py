@@ -91,7 +91,7 @@ class RunStep(UUIDModel):
 
     class Meta:
         db_table = "run_steps"
-        ordering = ["run", "step_index"]
+        ordering = ["run_id", "step_index"]
         constraints = [
             models.UniqueConstraint(fields=["run", "step_index"], name="idx_run_steps_step_index"),
         ]
