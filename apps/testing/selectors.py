@@ -106,6 +106,14 @@ def tests_targeting_run(*, run: Run) -> list[Test]:
     return [test for test in candidates.select_related("project").order_by("name", "id") if test.targets(run)]
 
 
+def tests_runnable_for_project(*, project: Project, name: str | None = None) -> QuerySet[Test]:
+    """The enabled tests that carry an `input` to run their agent on (`agentscope test`), by name."""
+    tests = Test.objects.filter(project=project, enabled=True, config__has_key="input").exclude(config__input=None)
+    if name is not None:
+        tests = tests.filter(name=name)
+    return tests.order_by("name", "id")
+
+
 def run_latest_for_test(*, test: Test) -> Run | None:
     """The most recent finished run the test targets, for "Run now" without a chosen run."""
     agent_name = test.target.get("agent_name")
@@ -197,6 +205,39 @@ def test_health(*, project: Project, since=None, until=None) -> dict:
     counts = test_runs.aggregate(**_status_counts(), total=Count("id"))
     judged = counts["passed"] + counts["failed"] + counts["error"]
     return {**counts, "pass_rate": round(counts["passed"] / judged, 4) if judged else None}
+
+
+def runs_recent_for_test(*, test: Test, limit: int = 20) -> list[Run]:
+    """Recent runs of the test's target agent, newest first: the choices of "Run now"."""
+    agent_name = test.target.get("agent_name")
+    if not agent_name:
+        return []
+    return list(
+        Run.objects.filter(project_id=test.project_id, agent_name=agent_name).order_by("-started_at", "-id")[:limit]
+    )
+
+
+def runs_recent_for_project(*, project: Project, limit: int = 20) -> list[Run]:
+    """A project's latest runs, newest first: the baseline choices of the test editor."""
+    return list(Run.objects.filter(project=project).order_by("-started_at", "-id")[:limit])
+
+
+def agent_names_for_project(*, project: Project, limit: int = 100) -> list[str]:
+    names = Run.objects.filter(project=project, agent_name__isnull=False).exclude(agent_name="")
+    return list(names.order_by("agent_name").values_list("agent_name", flat=True).distinct()[:limit])
+
+
+def run_get_for_user(*, user, run_id) -> Run:
+    """The user's run, or 404: another tenant's run looks like none at all."""
+    return get_object_or_404(Run, pk=run_id, project__user=user)
+
+
+def verdicts_for_run(*, run: Run) -> list[TestRun]:
+    """The latest verdict of each test that judged the run, for the run's page."""
+    latest = {}
+    for test_run in test_runs_for_run(run=run)[:500]:
+        latest.setdefault(test_run.test_id, test_run)
+    return list(latest.values())
 
 
 # Named <entity>_<verb>, the functions of the entity "test" look like tests to pytest wherever they

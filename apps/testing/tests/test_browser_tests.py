@@ -1,0 +1,128 @@
+"""A person writes a test in real Chromium, runs it on a run the agent reported, reads why it failed, fixes it
+and sees it pass. The run arrives through the real ingest API, as the SDK sends it."""
+
+import re
+import uuid
+
+import pytest
+
+from apps.testing.models import Test, TestRun
+
+pytestmark = pytest.mark.browser
+
+
+def report_run(ingest, answer: str) -> str:
+    """A support-bot run, as the SDK batches it: created, two steps, ended with its answer."""
+    run_id = str(uuid.uuid4())
+    events = [
+        {"type": "run.create", "body": {"id": run_id, "agent_name": "support-bot", "input": {"q": "What is 6*7?"}}},
+        {"type": "step.create", "body": {"run_id": run_id, "step_type": "tool_call", "name": "search", "output": {}}},
+        {
+            "type": "step.create",
+            "body": {"run_id": run_id, "step_type": "llm_call", "name": "answer", "output": answer},
+        },
+        {"type": "run.end", "body": {"run_id": run_id, "output": {"answer": answer}}},
+    ]
+    response = ingest.post("/api/ingest/batch", {"events": events}, format="json")
+    assert response.status_code == 207 and all(result["status"] in (200, 201) for result in response.json()["results"])
+    return run_id
+
+
+def sign_in(page, live_server, client, user) -> None:
+    client.force_login(user)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+
+
+def test_write_a_test_see_it_fail_fix_it_and_see_it_pass(page, live_server, client, alice, project, ingest):
+    run_id = report_run(ingest, "41")
+    sign_in(page, live_server, client, alice)
+
+    # 1. Create an assertion test in the editor: output.answer equals "42", and no errors.
+    page.goto("/tests")
+    assert page.get_by_text("No tests yet").is_visible()
+    page.locator("header").get_by_role("button", name="New test").click()
+    dialog = page.locator("#test-editor-dialog")
+    dialog.wait_for(state="visible")
+    dialog.get_by_label("Name", exact=True).fill("answers 42")
+    dialog.get_by_label("Target agent").fill("support-bot")
+    first = dialog.locator("[data-check-row]").nth(0)
+    first.get_by_label("Path", exact=True).fill("output answer")  # a typo the server will point at
+    first.get_by_label("Operator", exact=True).select_option("equals")
+    first.get_by_label("Value", exact=True).fill("42")
+    dialog.get_by_role("button", name="Add check").click()
+    second = dialog.locator("[data-check-row]").nth(1)
+    assert second.locator("[data-check-name]").first.inner_text() == "Check 2"
+    second.get_by_label("Kind of check").select_option("no_errors")
+    dialog.get_by_role("button", name="Create test").click()
+
+    # The server refuses it, naming the check, and the dialog stays open with everything typed.
+    summary = dialog.locator(".test-editor-summary")
+    summary.wait_for()
+    assert "Check 1, path: can't read ' answer'" in summary.inner_text()
+    first = dialog.locator("[data-check-row]").nth(0)
+    assert "can't read" in first.locator(".test-field-error").inner_text()
+    assert dialog.locator("[data-check-row]").count() == 2 and not Test.objects.exists()
+    first.get_by_label("Path", exact=True).fill("output.answer")
+    dialog.get_by_role("button", name="Create test").click()
+    page.wait_for_url(re.compile(r"/tests/[0-9a-f-]{36}$"))
+    test = Test.objects.get()
+    assert test.config["assertions"] == [{"path": "output.answer", "op": "equals", "value": "42"}, {"op": "no_errors"}]
+    page.locator(".toast", has_text="created").wait_for()
+
+    # 2. Run it against the run the agent reported (answer "41").
+    page.get_by_label("Run to judge").select_option(run_id)
+    page.get_by_role("button", name="Run now").click()
+    panel = page.locator("#result-panel")
+    panel.locator("[data-status='failed']").wait_for()
+    page.locator(".toast", has_text="Failed: 1 of 2 check(s) passed.").wait_for()
+
+    # 3. Read why: the failed check shows the message, and actual "41" against expected "42".
+    failed = panel.locator(".test-check.is-failed")
+    assert failed.count() == 1
+    assert failed.locator(".test-check-label").inner_text() == 'output.answer equals "42"'
+    assert failed.locator(".test-check-message").inner_text() == 'expected output.answer to equal "42", got "41"'
+    values = failed.locator(".test-check-value")
+    assert values.nth(0).inner_text().split() == ["ACTUAL", '"41"']
+    assert values.nth(1).inner_text().split() == ["EXPECTED", '"42"']
+    assert page.url.endswith(f"?result={TestRun.objects.get().pk}")  # a deep link to this result
+
+    # 4. Fix it: the agent is right, the expected value was wrong.
+    page.get_by_role("button", name="Edit").click()
+    dialog = page.locator("#test-editor-dialog")
+    dialog.wait_for(state="visible")
+    value = dialog.locator("[data-check-row]").nth(0).get_by_label("Value", exact=True)
+    assert value.input_value() == "42"
+    value.fill("41")
+    dialog.get_by_role("button", name="Save changes").click()
+    page.locator(".toast", has_text="saved").wait_for()
+    test.refresh_from_db()
+    assert test.config["assertions"][0]["value"] == "41"
+
+    # 5. Run it again, on the latest run: it passes.
+    page.get_by_label("Run to judge").select_option("latest")
+    page.get_by_role("button", name="Run now").click()
+    page.locator(".toast", has_text="Passed: 2 of 2 check(s) passed.").wait_for()
+    panel = page.locator("#result-panel")
+    assert panel.locator("[data-status='passed']").is_visible()
+    assert panel.locator(".test-check.is-failed").count() == 0
+    assert "2 of 2 check(s) passed" in panel.locator(".test-result-summary").inner_text()
+    history = page.locator(".test-history-table tbody tr")
+    assert history.count() == 2
+    assert history.nth(0).get_by_text("Passed").is_visible() and history.nth(1).get_by_text("Failed").is_visible()
+
+    # The older, failed result is a click away, and its row is the selected one.
+    history.nth(1).locator("td").nth(2).click()
+    page.locator("#result-panel [data-status='failed']").wait_for()
+    assert "is-selected" in page.locator(".test-history-table tbody tr").nth(1).get_attribute("class")
+
+    # The list shows the test's health, and its switch disables it in place.
+    page.goto("/tests")
+    card = page.locator(f"#test-{test.pk}")
+    assert card.get_by_text("Passed").is_visible() and card.get_by_text("50%").is_visible()
+    card.get_by_role("switch", name="Enabled").click()
+    page.locator(".toast", has_text="disabled").wait_for()
+    assert card.get_by_role("switch", name="Enabled").get_attribute("aria-checked") == "false"
+    test.refresh_from_db()
+    assert test.enabled is False
