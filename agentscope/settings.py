@@ -203,6 +203,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "apps.runs.models.RunStatus",
         "StepStatusEnum": "apps.runs.models.StepStatus",
+        "StepTypeEnum": "apps.runs.models.StepType",
         "HitActionEnum": "apps.breakpoints.models.HitAction",
         "TestRunStatusEnum": "apps.testing.models.TestRunStatus",
         "TestTypeEnum": "apps.testing.models.TestType",

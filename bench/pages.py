@@ -15,6 +15,7 @@ import json
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
 
 from _common import Timer, owner_project_key, percentiles, setup_django
 
@@ -99,12 +100,12 @@ def seed_long_run(project, steps: int = 10_000):
     return run
 
 
-def measure(client, url: str, repeat: int) -> str:
-    client.get(url)  # warm caches and connections
+def measure(client, url: str, repeat: int, headers: dict | None = None) -> str:
+    client.get(url, headers=headers)  # warm caches and connections
     samples, status = [], None
     for _ in range(repeat):
         with Timer() as t:
-            response = client.get(url)
+            response = client.get(url, headers=headers)
         status = response.status_code
         samples.append(t.ms)
     p50, p95 = percentiles(samples)
@@ -120,7 +121,14 @@ def main() -> None:
     args = parser.parse_args()
 
     setup_django(args.database, recreate=args.reseed)
+    from django.conf import settings
     from django.test import Client
+
+    # Production settings but no collectstatic here: serve static URLs unhashed (pages render the same).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
     from apps.runs.models import Run
 
@@ -137,26 +145,48 @@ def main() -> None:
     for _ in range(20 if deep_cursor else 0):  # walk 20 pages deep by cursor
         deep_cursor = client.get(deep_cursor).json().get("next") or deep_cursor
 
+    htmx = {"HX-Request": "true"}
+    page = f"/runs?project={project.id}"
+    deep_page = f"{page}&cursor={parse_qs(urlparse(deep_cursor).query)['cursor'][0]}" if deep_cursor else "(no cursor)"
+    run_page = f"/runs/{long_run.id}"
     urls = {
-        "runs page, first page": f"/runs?project={project.id}",
-        "runs page, filtered (status+agent)": f"/runs?project={project.id}&status=failed&agent_name=sql-agent",
-        "runs page, search": f"/runs?project={project.id}&q=ext-99999",
-        "runs API, first page": f"/api/runs/?project_id={project.id}",
-        "runs API, 20 pages deep (cursor)": deep_cursor or "(no cursor)",
-        "runs API, filtered": f"/api/runs/?project_id={project.id}&status=failed&agent_name=triage",
-        "run detail ?step=5000 (10k steps)": f"/runs/{long_run.id}?step=5000",
-        "timeline partial (10k steps)": f"/runs/{long_run.id}/timeline",
-        "timeline API (10k steps)": f"/api/runs/{long_run.id}/timeline",
-        "dashboard": f"/dashboard?project={project.id}",
-        "stats API": f"/api/projects/{project.id}/stats",
+        "runs page, first page": (page, None),
+        "runs page, 20 pages deep (cursor)": (deep_page, None),
+        "runs page, filtered (status+agent)": (f"{page}&status=failed&agent_name=sql-agent", None),
+        "runs page, filtered (agent+dates)": (
+            f"{page}&agent_name=triage&started_after={(datetime.now(UTC) - timedelta(days=30)).date()}"
+            f"&started_before={(datetime.now(UTC) - timedelta(days=20)).date()}",
+            None,
+        ),
+        "runs page, search (external id)": (f"{page}&q=ext-99999", None),
+        "runs page, search (agent name)": (f"{page}&q=triage", None),
+        "runs partial (htmx), filtered": (
+            f"{page}&status=failed&agent_name=coder",
+            {**htmx, "HX-Target": "runs-results"},
+        ),
+        "runs API, first page": (f"/api/runs/?project_id={project.id}", None),
+        "runs API, 20 pages deep (cursor)": (deep_cursor or "(no cursor)", None),
+        "runs API, filtered": (f"/api/runs/?project_id={project.id}&status=failed&agent_name=triage", None),
+        "run detail ?step=5000 (10k steps)": (f"{run_page}?step=5000", None),
+        "inspector partial, step 5000": (f"{run_page}?step=5000", {**htmx, "HX-Target": "inspector"}),
+        "timeline partial, after 5000": (f"{run_page}/timeline?after=5000", {**htmx, "HX-Target": "tl-after"}),
+        "timeline partial, filtered (type+name)": (
+            f"{run_page}?type=tool_call&q=step-99",
+            {**htmx, "HX-Target": "timeline"},
+        ),
+        "run API (first 1,000 steps)": (f"/api/runs/{long_run.id}", None),
+        "steps API, after 5000": (f"/api/runs/{long_run.id}/steps?after=5000", None),
+        "timeline API, after 5000": (f"/api/runs/{long_run.id}/timeline?after=5000", None),
+        "dashboard": (f"/dashboard?project={project.id}", None),
+        "stats API": (f"/api/projects/{project.id}/stats", None),
     }
     print(f"\n{total:,} runs in the project; {args.repeat} requests each; server time in ms (in-process)")
     print(f"{'what':40} {'p50':>8} {'p95':>8}   status")
-    for label, url in urls.items():
+    for label, (url, headers) in urls.items():
         if url.startswith("("):
             print(f"{label:40} {'-':>8} {'-':>8}   {url}")
             continue
-        print(f"{label:40} {measure(client, url, args.repeat)}", flush=True)
+        print(f"{label:40} {measure(client, url, args.repeat, headers)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -58,10 +58,19 @@ class Run(UUIDModel):
                 name="runs_project_external_id_uniq",
             )
         ]
+        # Each list filter has an index in the list's order (newest first), so a page reads its rows
+        # and no more however many runs the project holds.
         indexes = [
             models.Index(fields=["project", "-started_at"], name="runs_project_started_idx"),
             models.Index(fields=["project", "status", "-started_at"], name="runs_project_status_idx"),
-            models.Index(fields=["project", "agent_name"], name="runs_project_agent_idx"),
+            models.Index(fields=["project", "agent_name", "-started_at"], name="runs_project_agent_time_idx"),
+            # `q` matches the start of an external id: a LIKE 'prefix%' this index serves in any collation
+            # (the opclasses apply on PostgreSQL; SQLite ignores them).
+            models.Index(
+                fields=["project", "external_id"],
+                name="runs_project_extid_prefix_idx",
+                opclasses=["uuid_ops", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:

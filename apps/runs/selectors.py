@@ -1,9 +1,26 @@
+"""Reads of runs and steps, always scoped to what the caller may see.
+
+The runs list pages by keyset (started_at, id), newest first, never by OFFSET, so the millionth run
+costs what the first does; each page is served by an index that starts with the project
+(see Run.Meta.indexes). The timeline of a run lives in apps.runs.timeline.
+"""
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.projects.models import Project
-from apps.runs.models import Run, RunStep
+from apps.projects.selectors import project_get
+from apps.runs.models import Run, RunStep, StepStatus
+
+MAX_AGENT_NAMES = 500
 
 
 def run_get_for_project(*, project: Project, run_id: UUID, lock: bool = False) -> Run:
@@ -18,3 +35,223 @@ def run_get_for_project(*, project: Project, run_id: UUID, lock: bool = False) -
 
 def step_get_for_run(*, run: Run, step_id: UUID) -> RunStep:
     return get_object_or_404(RunStep, run=run, pk=step_id)
+
+
+def run_get_for_user(*, user, run_id: UUID) -> Run:
+    """A run of one of the user's projects, or 404."""
+    return get_object_or_404(Run.objects.select_related("project"), pk=run_id, project__user=user)
+
+
+def step_at(*, run: Run, index: int) -> RunStep | None:
+    return RunStep.objects.filter(run=run, step_index=index).order_by().first()
+
+
+def step_parent(*, step: RunStep) -> RunStep | None:
+    if step.parent_id is None:
+        return None
+    return RunStep.objects.filter(run_id=step.run_id, pk=step.parent_id).only("step_index", "name").order_by().first()
+
+
+# The runs list -----------------------------------------------------------------------------------
+
+
+def project_ids_for_user(*, user, project_id: UUID | None = None) -> list[UUID]:
+    """The ids of the user's projects, or just `project_id` when it is one of them (else 404)."""
+    if project_id is not None:
+        return [project_get(user=user, project_id=project_id).pk]
+    return list(Project.objects.filter(user=user).values_list("pk", flat=True))
+
+
+def runs_in_projects(project_ids: list[UUID]) -> QuerySet[Run]:
+    """Filtering on the project ids themselves, not a join, lets each project's index serve the order."""
+    if len(project_ids) == 1:
+        return Run.objects.filter(project_id=project_ids[0])
+    return Run.objects.filter(project_id__in=project_ids)
+
+
+def runs_filter(
+    runs: QuerySet[Run],
+    *,
+    status: str | None = None,
+    agent_name: str | None = None,
+    started_after: datetime | None = None,
+    started_before: datetime | None = None,
+    q: str | None = None,
+    agent_names: list[str] | None = None,
+) -> QuerySet[Run]:
+    """`q` matches a run id, the start of an external id, or part of an agent name in any case.
+
+    Agent names are few per project, so the names `q` matches are found in `agent_names` (the
+    project's names) and looked up by index; an external id matches by prefix, which an index serves
+    too. A substring search of every external id would read the whole table on each keystroke.
+    """
+    if status:
+        runs = runs.filter(status=status)
+    if agent_name:
+        runs = runs.filter(agent_name=agent_name)
+    if started_after:
+        runs = runs.filter(started_at__gte=started_after)
+    if started_before:
+        runs = runs.filter(started_at__lt=started_before)
+    if q := (q or "").strip():
+        match = Q(external_id__startswith=q)
+        names = [name for name in agent_names or [] if q.casefold() in name.casefold()]
+        if names:
+            match |= Q(agent_name__in=names)
+        elif agent_names is None:
+            match |= Q(agent_name__icontains=q)
+        if run_id := _as_uuid(q):
+            match |= Q(pk=run_id)
+        runs = runs.filter(match)
+    return runs
+
+
+def runs_for_filters(*, project_ids: list[UUID], filters: dict) -> QuerySet[Run]:
+    """The runs of the list (API and page alike) for the filters of RunFilterInput."""
+    names = run_agent_names(project_ids=project_ids) if filters.get("q") else None
+    keys = ("status", "agent_name", "started_after", "started_before", "q")
+    return runs_filter(runs_in_projects(project_ids), agent_names=names, **{key: filters.get(key) for key in keys})
+
+
+def _as_uuid(text: str) -> UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+def run_agent_names(*, project_ids: list[UUID]) -> list[str]:
+    """The distinct agent names of these projects, sorted.
+
+    A recursive query hops from one name to the next along the (project, agent_name, started_at)
+    index: one index probe per name instead of reading every run (a "loose index scan").
+    """
+    column = Run._meta.get_field("project").target_field
+    names: set[str] = set()
+    sql = """
+        WITH RECURSIVE names(name) AS (
+            SELECT MIN(agent_name) FROM runs WHERE project_id = %s
+            UNION ALL
+            SELECT (SELECT MIN(agent_name) FROM runs WHERE project_id = %s AND agent_name > names.name)
+            FROM names WHERE names.name IS NOT NULL
+        )
+        SELECT name FROM names WHERE name IS NOT NULL LIMIT %s
+    """
+    with connection.cursor() as cursor:
+        for project_id in project_ids:
+            value = column.get_db_prep_value(project_id, connection)
+            cursor.execute(sql, [value, value, MAX_AGENT_NAMES])
+            names.update(row[0] for row in cursor.fetchall())
+    return sorted(names, key=str.casefold)
+
+
+@dataclass(frozen=True)
+class RunCursor:
+    """A position in the list: the run at an edge of a page, and which way the next page goes."""
+
+    started_at: datetime
+    id: UUID
+    newer: bool = False
+
+    def encode(self) -> str:
+        raw = f"{'p' if self.newer else 'n'}|{self.started_at.isoformat()}|{self.id.hex}"
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> "RunCursor":
+        """Raises ValueError for anything that isn't a cursor this class made."""
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+            direction, moment, run_id = raw.split("|")
+            started_at = datetime.fromisoformat(moment)
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            raise ValueError("Not a valid cursor.") from exc
+        if direction not in ("p", "n") or started_at.tzinfo is None:
+            raise ValueError("Not a valid cursor.")
+        return cls(started_at=started_at, id=UUID(hex=run_id), newer=direction == "p")
+
+
+@dataclass
+class RunsPage:
+    runs: list[Run]
+    older: RunCursor | None  # the next page, further back in time
+    newer: RunCursor | None  # the previous page
+
+
+NEWEST_FIRST = ("-started_at", "-id")
+
+
+def runs_page(runs: QuerySet[Run], *, cursor: RunCursor | None = None, size: int = 50) -> RunsPage:
+    """One page of `runs`, newest first, after (or, for a `newer` cursor, before) the cursor.
+
+    Each bound repeats `started_at <=`/`>=` next to the (started_at, id) comparison so the index
+    range starts at the cursor instead of being filtered from the top.
+    """
+    if cursor is None:
+        rows = list(runs.order_by(*NEWEST_FIRST)[: size + 1])
+        return _page(rows[:size], has_older=len(rows) > size, has_newer=False)
+    at, pk = cursor.started_at, cursor.id
+    if not cursor.newer:
+        older = runs.filter(started_at__lte=at).filter(Q(started_at__lt=at) | Q(pk__lt=pk))
+        rows = list(older.order_by(*NEWEST_FIRST)[: size + 1])
+        return _page(rows[:size], has_older=len(rows) > size, has_newer=True)
+    newer = runs.filter(started_at__gte=at).filter(Q(started_at__gt=at) | Q(pk__gt=pk))
+    rows = list(newer.order_by("started_at", "id")[: size + 1])
+    if len(rows) <= size:  # back at the top: show a full first page rather than a short one
+        return runs_page(runs, size=size)
+    return _page(rows[:size][::-1], has_older=True, has_newer=True)
+
+
+def _page(rows: list[Run], *, has_older: bool, has_newer: bool) -> RunsPage:
+    if not rows:
+        return RunsPage(runs=[], older=None, newer=None)
+    first, last = rows[0], rows[-1]
+    return RunsPage(
+        runs=rows,
+        older=RunCursor(last.started_at, last.pk) if has_older else None,
+        newer=RunCursor(first.started_at, first.pk, newer=True) if has_newer else None,
+    )
+
+
+RUN_ROW_FIELDS = (
+    "id", "project_id", "external_id", "agent_name", "status", "started_at", "ended_at", "created_at",
+    "step_count", "error_count", "total_tokens", "duration_ms", "replay_of_id", "replay_from_step",
+)  # fmt: skip
+
+
+def runs_rows(runs: QuerySet[Run]) -> QuerySet[Run]:
+    """Without the JSON columns: a list row never shows them."""
+    return runs.only(*RUN_ROW_FIELDS)
+
+
+# Steps -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StepsPage:
+    steps: list[RunStep]
+    has_before: bool
+    has_after: bool
+
+
+def steps_page(
+    steps: QuerySet[RunStep], *, after: int | None = None, before: int | None = None, size: int = 100
+) -> StepsPage:
+    """Steps by index: the first `size`, those after index `after`, or those just before `before`."""
+    if before is not None:
+        rows = list(steps.filter(step_index__lt=before).order_by("-step_index")[: size + 1])
+        return StepsPage(steps=rows[:size][::-1], has_before=len(rows) > size, has_after=True)
+    if after is not None:
+        steps = steps.filter(step_index__gt=after)
+    rows = list(steps.order_by("step_index")[: size + 1])
+    return StepsPage(steps=rows[:size], has_before=after is not None and after >= 0, has_after=len(rows) > size)
+
+
+def steps_for_run(*, run: Run) -> QuerySet[RunStep]:
+    return RunStep.objects.filter(run=run)
+
+
+def first_error_index(*, run: Run) -> int | None:
+    """The index of the run's first failed step (or step carrying an error), for "jump to error"."""
+    failed = Q(status=StepStatus.FAILED) | Q(error__isnull=False)
+    return steps_for_run(run=run).filter(failed).order_by("step_index").values_list("step_index", flat=True).first()

@@ -283,3 +283,9 @@ def run_counters_add(
         changes["duration_ms"] = run.duration_ms = live
     if changes:
         Run.objects.filter(pk=run.pk).update(**changes)
+
+
+@transaction.atomic
+def run_delete(*, run: Run) -> None:
+    """Deletes the run with its steps; test runs, MCP logs and replays that named it keep a null."""
+    run.delete()

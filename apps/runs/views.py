@@ -1,7 +1,258 @@
+"""The runs pages: the list (/runs), the run debugger (/runs/<id>) and its timeline pages.
+
+Each view renders one named partial of its template when htmx asks for that element (HX-Target),
+else the whole page, so every filtered list, step and page of the timeline has a real URL.
+"""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
+
+from apps.runs import selectors, services
+from apps.runs.inspection import chat_messages, chat_reply, error_view, step_model, step_usage
+from apps.runs.models import RunStatus, StepStatus, StepType
+from apps.runs.serializers import RUNS_PAGE_SIZE, TIMELINE_PAGE_SIZE, RunFilterInput
+from apps.runs.services import elapsed_ms
+from apps.runs.timeline import LIVE, run_span_ms, timeline_steps, timeline_window
+
+STATUSES = [RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.PENDING, RunStatus.COMPLETED, RunStatus.FAILED]
+MAX_TRACKED = 50  # running steps a live timeline keeps refreshing
+
+
+def _htmx_target(request) -> str | None:
+    if not request.htmx or request.htmx.history_restore_request:
+        return None
+    return request.htmx.target
+
+
+def _render(request, template: str, context: dict, partials: dict[str, str]):
+    """The page, or the partial named for the element htmx targets."""
+    partial = partials.get(_htmx_target(request) or "")
+    response = render(request, f"{template}#{partial}" if partial else template, context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+# The list ----------------------------------------------------------------------------------------
+
+
+def _list_filters(query) -> tuple[dict, dict]:
+    """Valid filters, and the errors of those left out (a bad date drops that filter, not the page)."""
+    data = {key: value for key, value in query.items() if value.strip() and key != "project_id"}
+    serializer = RunFilterInput(data=data)
+    if serializer.is_valid():
+        return serializer.validated_data, {}
+    errors = serializer.errors
+    retry = RunFilterInput(data={key: value for key, value in data.items() if key not in errors})
+    return (retry.validated_data if retry.is_valid() else {}), errors
 
 
 @login_required
 def run_list(request):
-    return render(request, "runs/list.html")
+    project = request.current_project or None
+    context = {"project": project, "statuses": STATUSES, "page_size": RUNS_PAGE_SIZE}
+    if project is not None:
+        filters, errors = _list_filters(request.GET)
+        runs = selectors.runs_for_filters(project_ids=[project.pk], filters=filters)
+        try:
+            cursor = selectors.RunCursor.decode(filters["cursor"]) if filters.get("cursor") else None
+        except ValueError:
+            cursor, errors = None, {**errors, "cursor": ["That page link is stale: showing the newest runs."]}
+        page = selectors.runs_page(
+            selectors.runs_rows(runs), cursor=cursor, size=filters.get("page_size", RUNS_PAGE_SIZE)
+        )
+        filtered = any(filters.get(key) for key in ("status", "agent_name", "started_after", "started_before", "q"))
+        context |= {
+            "page": page,
+            "filters": request.GET,
+            "filter_errors": errors,
+            "filtered": filtered,
+            "has_runs": bool(page.runs) or (filtered and selectors.runs_in_projects([project.pk]).exists()),
+        }
+        if _htmx_target(request) != "runs-results":
+            context["agent_names"] = selectors.run_agent_names(project_ids=[project.pk])
+    return _render(request, "runs/list.html", context, {"runs-results": "results"})
+
+
+@login_required
+@require_POST
+def run_delete(request, run_id):
+    """From a row of the list (htmx: the row goes, a toast says so) or from the run page (a redirect)."""
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    services.run_delete(run=run)
+    steps = f"{run.step_count:,} step{'' if run.step_count == 1 else 's'}"
+    message = f"Run of {run.agent_name or 'an unnamed agent'} deleted, with its {steps}."
+    if request.htmx:
+        response = HttpResponse("")
+        trigger_client_event(response, "toast", {"level": "success", "message": message})
+        return response
+    messages.success(request, message)
+    return redirect("runs:list")
+
+
+# The run debugger --------------------------------------------------------------------------------
+
+TAB_LABELS = {"input": "Input", "output": "Output", "metadata": "Metadata", "error": "Error"}
+EMPTY_TEXT = {"input": "No input", "output": "No output", "metadata": "No metadata", "error": "No error"}
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _timeline_filters(query) -> dict:
+    kind = query.get("type", "")
+    return {"type": kind if kind in StepType.values else "", "q": query.get("q", "").strip()[:255]}
+
+
+def _window_for(run, *, filters: dict, **position):
+    steps = timeline_steps(run=run, step_type=filters["type"] or None, name=filters["q"] or None)
+    flat = bool(filters["type"] or filters["q"])
+    return timeline_window(run=run, steps=steps, size=TIMELINE_PAGE_SIZE, flat=flat, **position)
+
+
+def _axis(total_ms: int) -> dict:
+    return {"total_ms": total_ms, "ticks": [total_ms * share / 4 for share in range(5)]}
+
+
+def _timeline_context(run, *, filters: dict, window, selected: int | None = None, after: int = -1) -> dict:
+    kept = urlencode({key: value for key, value in filters.items() if value})
+    return {
+        "window": window,
+        "entries": window.entries,
+        "parents": {entry.parent_id for entry in window.entries if entry.parent_id},
+        "filters": filters,
+        "filtered": bool(filters["type"] or filters["q"]),
+        "selected": selected,
+        "detail_url": reverse("runs:detail", args=[run.pk]),
+        "timeline_url": reverse("runs:timeline", args=[run.pk]),
+        "step_query": f"&{kept}" if kept else "",
+        "filter_query": kept,
+        "step_types": StepType.choices,
+        "tail_after": window.last_index if window.entries else after,
+        "running": ",".join(map(str, window.running_indexes[:MAX_TRACKED])),
+        **_axis(window.total_ms),
+    }
+
+
+def _inspector_context(run, index: int | None, window=None) -> dict:
+    step = selectors.step_at(run=run, index=index) if index is not None else None
+    subject = step or run
+    error = error_view(subject.error)
+    values = {"input": subject.input, "output": subject.output, "metadata": subject.metadata, "error": subject.error}
+    tabs = [
+        {
+            "key": key,
+            "label": TAB_LABELS[key],
+            "value": value,
+            "empty": value in (None, {}, [], ""),
+            "json_label": f"{TAB_LABELS[key]} JSON",
+            "empty_text": EMPTY_TEXT[key],
+        }
+        for key, value in values.items()
+    ]
+    parent = None
+    if step is not None and step.parent_id:
+        shown = {entry.id: entry for entry in window.entries} if window else {}
+        parent = shown.get(step.parent_id) or selectors.step_parent(step=step)
+    return {
+        "step": step,
+        "missing_step": index if index is not None and step is None else None,
+        "tabs": tabs,
+        "tab": "error" if error else next((tab["key"] for tab in tabs if not tab["empty"]), "input"),
+        "error": error,
+        "chat_in": chat_messages(subject.input),
+        "chat_out": chat_reply(subject.output),
+        "usage": step_usage(metadata=subject.metadata, output=subject.output),
+        "model": step_model(metadata=subject.metadata, input=subject.input, output=subject.output),
+        "parent": parent,
+        "offset_ms": elapsed_ms(run.started_at, step.started_at or step.created_at) if step else None,
+        "watch": run.status in LIVE and (step is None or step.status == StepStatus.RUNNING),
+    }
+
+
+def _unchanged(run, index: int | None) -> bool:
+    """Whether what a watching inspector shows is still in progress: the live run, or its running step."""
+    if run.status not in LIVE:
+        return False
+    if index is None:
+        return True
+    step = selectors.step_at(run=run, index=index)
+    return step is not None and step.status == StepStatus.RUNNING
+
+
+@login_required
+def run_detail(request, run_id):
+    """The debugger: header, timeline (around `?step=n`) and inspector (that step, else the run)."""
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    index, filters, target = _int(request.GET.get("step")), _timeline_filters(request.GET), _htmx_target(request)
+    if target == "inspector" and request.GET.get("watch") and _unchanged(run, index):
+        return HttpResponse(status=204)  # nothing new: htmx leaves the inspector as it is
+    live = run.status in LIVE
+    context = {
+        "run": run,
+        "live": live,
+        "span_ms": run_span_ms(run=run),
+        "oob": target is not None,
+        "first_error": None,
+    }
+    if target in (None, "run-header") and run.error_count:
+        context["first_error"] = selectors.first_error_index(run=run)
+    window = None
+    if target in (None, "timeline"):
+        around = None if filters["type"] or filters["q"] else index
+        window = _window_for(run, filters=filters, around=around)
+        context |= _timeline_context(run, filters=filters, window=window, selected=index)
+    if target == "run-header":
+        context |= _axis(context["span_ms"])
+    elif target != "timeline":
+        context |= _inspector_context(run, index, window)
+    partials = {"inspector": "inspector", "run-header": "run_header", "timeline": "timeline"}
+    return _render(request, "runs/detail.html", context, partials)
+
+
+@login_required
+def run_timeline(request, run_id):
+    """More of the timeline: the steps after (`after`) or before (`before`) an index. Polled at the
+    end of a live run, it also redraws the steps the page still shows as running (`running`)."""
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    after, before = _int(request.GET.get("after")), _int(request.GET.get("before"))
+    filters = _timeline_filters(request.GET)
+    if not request.htmx:
+        step = before - 1 if before is not None else (after if after is not None else -1) + 1
+        query = urlencode({"step": max(step, 0), **{key: value for key, value in filters.items() if value}})
+        return redirect(f"{reverse('runs:detail', args=[run.pk])}?{query}")
+    before = before if after is None else None
+    window = _window_for(run, filters=filters, after=after, before=before)
+    context = {"run": run, "live": run.status in LIVE, "direction": "before" if before is not None else "after"}
+    context |= _timeline_context(run, filters=filters, window=window, after=after if after is not None else -1)
+    context |= _refresh_running(run, request.GET.get("running", ""), filters=filters, window=window)
+    response = render(request, "runs/detail.html#timeline_page", context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _refresh_running(run, tracked: str, *, filters: dict, window) -> dict:
+    """The steps the page shows as running, drawn again (they may have ended), and the running
+    steps the next poll must look at."""
+    indexes = [index for index in map(_int, tracked.split(",")[:MAX_TRACKED]) if index is not None]
+    refreshed = []
+    if indexes:
+        steps = timeline_steps(run=run, step_type=filters["type"] or None, name=filters["q"] or None)
+        flat = bool(filters["type"] or filters["q"])
+        refreshed = timeline_window(
+            run=run, steps=steps.filter(step_index__in=indexes), size=MAX_TRACKED, flat=flat
+        ).entries
+    still = {entry.index for entry in refreshed if entry.status == StepStatus.RUNNING}
+    running = sorted(still | set(window.running_indexes))[:MAX_TRACKED]
+    return {"refreshed": refreshed, "running": ",".join(map(str, running))}

@@ -94,6 +94,14 @@
     }
   }
 
+  // ---- folded text (long JSON strings, long messages): <span class="fold">head<span class="fold-rest">…
+  function toggleFold(button) {
+    const open = button.closest(".fold").classList.toggle("is-open");
+    if (!button.dataset.more) button.dataset.more = button.textContent;
+    button.textContent = open ? (button.dataset.less || "show less") : button.dataset.more;
+    button.setAttribute("aria-expanded", String(open));
+  }
+
   // ---- confirmation: <form data-confirm="message"> asks in #confirm-dialog before it submits
   function confirmSubmit(form, submitter) {
     const dialog = $("#confirm-dialog");
@@ -135,6 +143,9 @@
       if (invoker.getAttribute("command") === "show-modal") openDialog(dialog);
       if (invoker.getAttribute("command") === "close" && dialog) dialog.close();
     }
+
+    const fold = target.closest("[data-fold-toggle]");
+    if (fold) toggleFold(fold);
 
     const tree = target.closest("[data-json-expand], [data-json-collapse]");
     if (tree) {

@@ -41,7 +41,10 @@ STATUS_TONES = {
 
 JSON_OPEN_DEPTH = 2  # objects nested deeper start collapsed
 JSON_MAX_NODES = 5000  # past this many values the rest is elided (the copy button still copies all)
-JSON_MAX_STRING = 10_000
+JSON_MAX_DEPTH = 64  # deeper containers are elided (the copy button still copies them)
+JSON_MAX_STRING = 50_000  # characters of one string in the page; the copy button copies the rest
+JSON_FOLD_CHARS = 600  # longer strings show this much, then "show more"
+JSON_FOLD_LINES = 12
 
 
 @register.simple_tag
@@ -181,6 +184,9 @@ class _JsonRenderer:
         comma = "" if last else '<span class="jv-punct">,</span>'
         if self.nodes > JSON_MAX_NODES:
             return '<div class="jv-row jv-elided">… too large to show in full: copy to see everything</div>'
+        if isinstance(value, dict | list) and value and depth >= JSON_MAX_DEPTH:
+            elided = '<span class="jv-elided">… nested too deep to show: copy to see everything</span>'
+            return f'<div class="jv-row">{label}{elided}{comma}</div>'
         if isinstance(value, dict | list) and value:
             return self._container(value, label, comma, depth)
         if isinstance(value, dict | list):
@@ -221,12 +227,35 @@ class _JsonRenderer:
         if isinstance(value, int | float):
             return f'<span class="jv-number">{escape(json.dumps(value))}</span>'
         text = str(value)
-        more = ""
+        cut = ""
         if len(text) > JSON_MAX_STRING:
-            more = f'<span class="jv-more"> … {len(text) - JSON_MAX_STRING:,} more characters</span>'
+            cut = f'<span class="jv-more"> … {len(text) - JSON_MAX_STRING:,} more characters: copy to get them</span>'
             text = text[:JSON_MAX_STRING]
-        encoded = json.dumps(text, ensure_ascii=False)
-        return f'<span class="jv-string">{escape(encoded)}</span>{more}'
+        fold = _fold_at(text)
+        if fold is None:
+            return f'<span class="jv-string">{escape(_quoted(text))}</span>{cut}'
+        head, rest = _quoted(text[:fold])[:-1], _quoted(text[fold:])[1:]  # one string, in two spans
+        hidden = len(text) - fold
+        return (
+            f'<span class="jv-string fold">{escape(head)}<span class="fold-rest">{escape(rest)}</span>'
+            f'<button type="button" class="jv-show" data-fold-toggle data-less="show less">'
+            f"… show more ({hidden:,} characters)</button></span>{cut}"
+        )
+
+
+def _quoted(text: str) -> str:
+    """The string as JSON writes it, except that line breaks stay line breaks, so prompts read as text."""
+    return '"' + "\n".join(json.dumps(line, ensure_ascii=False)[1:-1] for line in text.split("\n")) + '"'
+
+
+def _fold_at(text: str) -> int | None:
+    """Where a long string folds (an index into `text`), or None when it shows whole."""
+    cut = JSON_FOLD_CHARS if len(text) > JSON_FOLD_CHARS + 200 else None
+    lines = text.split("\n", JSON_FOLD_LINES + 4)
+    if len(lines) > JSON_FOLD_LINES + 3:
+        by_lines = sum(len(line) + 1 for line in lines[:JSON_FOLD_LINES]) - 1
+        cut = by_lines if cut is None else min(cut, by_lines)
+    return cut
 
 
 @register.inclusion_tag("components/json_viewer.html")

@@ -1,0 +1,165 @@
+"""/api/runs: JWT or session, scoped to the caller's projects; another tenant's run is a 404."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from apps.runs import selectors, services
+from apps.runs.serializers import (
+    RUNS_PAGE_SIZE,
+    STEP_COLUMNS,
+    STEPS_MAX_PAGE_SIZE,
+    STEPS_PAGE_SIZE,
+    TIMELINE_PAGE_SIZE,
+    RunDetailOutput,
+    RunFilterInput,
+    RunListOutput,
+    RunRowOutput,
+    StepListOutput,
+    StepPageInput,
+    TimelineInput,
+    TimelineOutput,
+    TimelineRunOutput,
+    TimelineStepOutput,
+    step_rows,
+)
+from apps.runs.timeline import timeline_steps, timeline_window
+
+NOT_FOUND = OpenApiResponse(description="No such run among your projects.")
+BAD_INPUT = OpenApiResponse(description='A filter is invalid: {"detail": ..., "errors": {field: [...]}}.')
+
+
+def parsed(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data.dict() if hasattr(data, "dict") else data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def page_url(request, **params) -> str:
+    """This request's URL with `params` set (None removes one)."""
+    url = request.build_absolute_uri()
+    for key, value in params.items():
+        url = remove_query_param(url, key) if value is None else replace_query_param(url, key, value)
+    return url
+
+
+def cursor_from(filters: dict) -> selectors.RunCursor | None:
+    if not filters.get("cursor"):
+        return None
+    try:
+        return selectors.RunCursor.decode(filters["cursor"])
+    except ValueError:
+        raise ValidationError({"cursor": ["Not a valid cursor: use the `next` or `previous` URL as given."]}) from None
+
+
+@extend_schema(
+    tags=["runs"],
+    operation_id="runs_list",
+    parameters=[RunFilterInput],
+    responses={200: RunListOutput, 400: BAD_INPUT, 404: OpenApiResponse(description="project_id isn't yours.")},
+    description="Runs newest first, by cursor: follow `next` for older runs and `previous` for newer ones.",
+)
+@api_view(["GET"])
+def run_list(request):
+    filters = parsed(RunFilterInput, request.query_params)
+    project_ids = selectors.project_ids_for_user(user=request.user, project_id=filters.get("project_id"))
+    runs = selectors.runs_rows(selectors.runs_for_filters(project_ids=project_ids, filters=filters))
+    page = selectors.runs_page(runs, cursor=cursor_from(filters), size=filters.get("page_size", RUNS_PAGE_SIZE))
+    return Response(
+        {
+            "next": page_url(request, cursor=page.older.encode()) if page.older else None,
+            "previous": page_url(request, cursor=page.newer.encode()) if page.newer else None,
+            "results": RunRowOutput(page.runs, many=True).data,
+        }
+    )
+
+
+@extend_schema(
+    methods=["GET"],
+    tags=["runs"],
+    responses={200: RunDetailOutput, 404: NOT_FOUND},
+    description="The run with its first 1,000 steps; `steps_next` pages through the rest.",
+)
+@extend_schema(methods=["DELETE"], tags=["runs"], responses={204: None, 404: NOT_FOUND})
+@api_view(["GET", "DELETE"])
+def run_detail(request, run_id):
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    if request.method == "DELETE":
+        services.run_delete(run=run)
+        return Response(status=204)
+    page = selectors.steps_page(step_values(run), size=STEPS_MAX_PAGE_SIZE)
+    body = RunRowOutput(run).data | {key: getattr(run, key) for key in ("input", "output", "metadata", "error")}
+    body["steps"], body["steps_next"] = step_rows(page.steps), None
+    if page.has_after:
+        path = request.build_absolute_uri(f"{request.path.rstrip('/')}/steps")
+        body["steps_next"] = replace_query_param(path, "after", page.steps[-1]["step_index"])
+    return Response(body)
+
+
+def step_values(run):
+    return selectors.steps_for_run(run=run).values(*STEP_COLUMNS)
+
+
+@extend_schema(
+    tags=["runs"],
+    parameters=[StepPageInput],
+    responses={200: StepListOutput, 400: BAD_INPUT, 404: NOT_FOUND},
+    description="Steps in index order, `page_size` at a time (default 100, at most 1,000).",
+)
+@api_view(["GET"])
+def run_steps(request, run_id):
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    args = parsed(StepPageInput, request.query_params)
+    page = selectors.steps_page(
+        step_values(run),
+        after=args.get("after"),
+        before=args.get("before"),
+        size=args.get("page_size", STEPS_PAGE_SIZE),
+    )
+    first, last = (page.steps[0]["step_index"], page.steps[-1]["step_index"]) if page.steps else (None, None)
+    return Response(
+        {
+            "next": page_url(request, after=last, before=None) if page.has_after and page.steps else None,
+            "previous": page_url(request, before=first, after=None) if page.has_before and page.steps else None,
+            "results": step_rows(page.steps),
+        }
+    )
+
+
+@extend_schema(
+    tags=["runs"],
+    parameters=[TimelineInput],
+    responses={200: TimelineOutput, 400: BAD_INPUT, 404: NOT_FOUND},
+    description=(
+        "What the timeline draws, per step: start offset and duration relative to the run (ms), depth "
+        "and parent, tokens and whether it has an error. No input or output payloads. Paged by step "
+        "index (default 200, at most 1,000); with a `type` or `name` filter every depth is 0."
+    ),
+)
+@api_view(["GET"])
+def run_timeline(request, run_id):
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    args = parsed(TimelineInput, request.query_params)
+    filtered = bool(args.get("type") or args.get("name"))
+    window = timeline_window(
+        run=run,
+        steps=timeline_steps(run=run, step_type=args.get("type"), name=args.get("name")),
+        after=args.get("after"),
+        before=args.get("before"),
+        size=args.get("page_size", TIMELINE_PAGE_SIZE),
+        flat=filtered,
+    )
+    has_rows = bool(window.entries)
+    return Response(
+        {
+            "run": TimelineRunOutput(run).data,
+            "total_ms": window.total_ms,
+            "steps": TimelineStepOutput(window.entries, many=True).data,
+            "next": page_url(request, after=window.last_index, before=None) if window.has_after and has_rows else None,
+            "previous": page_url(request, before=window.first_index, after=None)
+            if window.has_before and has_rows
+            else None,
+        }
+    )

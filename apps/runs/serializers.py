@@ -1,0 +1,181 @@
+"""Shapes of /api/runs and the filters its list shares with the runs page. Shapes only: no rules."""
+
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
+from apps.runs.selectors import RUN_ROW_FIELDS
+
+RUNS_PAGE_SIZE = 50
+RUNS_MAX_PAGE_SIZE = 200
+STEPS_PAGE_SIZE = 100
+STEPS_MAX_PAGE_SIZE = 1000
+TIMELINE_PAGE_SIZE = 200
+TIMELINE_MAX_PAGE_SIZE = 1000
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class InstantField(serializers.Field):
+    """An ISO 8601 date-time, or a date alone: the start of that day, or with `end_of_day` its end
+    (so `started_before=2026-03-01` keeps the whole of March 1st). A time without a zone is UTC."""
+
+    default_error_messages = {"invalid": "Use an ISO 8601 date or date-time, e.g. 2026-03-01 or 2026-03-01T09:30:00Z."}
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs):
+        self.end_of_day = end_of_day
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> datetime:
+        text = data.strip() if isinstance(data, str) else ""
+        if "T" not in text:  # "2026-03-01 09:30"
+            text = text.replace(" ", "T", 1)
+        text = text.replace(" ", "+")  # the "+" of an offset, decoded from a URL as a space
+        try:
+            # A date alone first: fromisoformat (under parse_datetime) would read it as midnight.
+            day = parse_date(text) if len(text) == 10 else None
+            moment = None if day else parse_datetime(text)
+        except ValueError:
+            day = moment = None
+        if day is not None:
+            return self._day_bound(day)
+        if moment is None:
+            self.fail("invalid")
+        return moment if timezone.is_aware(moment) else timezone.make_aware(moment, timezone.UTC)
+
+    def _day_bound(self, day: date) -> datetime:
+        start = datetime.combine(day, time.min, tzinfo=timezone.UTC)
+        return start + timedelta(days=1) if self.end_of_day else start
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class RunFilterInput(serializers.Serializer):
+    """The filters of GET /api/runs and of the /runs page."""
+
+    project_id = serializers.UUIDField(required=False, help_text="One of your projects; default: all of them.")
+    status = serializers.ChoiceField(RunStatus.choices, required=False)
+    agent_name = serializers.CharField(required=False, max_length=255)
+    started_after = InstantField(required=False, help_text="Runs started at or after this time (ISO 8601).")
+    started_before = InstantField(
+        required=False, end_of_day=True, help_text="Runs started before this time; a date alone includes that day."
+    )
+    q = serializers.CharField(
+        required=False,
+        max_length=255,
+        help_text="Matches a run id, the start of an external id, or part of an agent name (any case).",
+    )
+    cursor = serializers.CharField(required=False, max_length=512, help_text="From `next` or `previous`.")
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=RUNS_MAX_PAGE_SIZE)
+
+    def validate(self, attrs):
+        after, before = attrs.get("started_after"), attrs.get("started_before")
+        if after and before and after >= before:
+            raise serializers.ValidationError({"started_before": ["Must be later than started_after."]})
+        return attrs
+
+
+class StepPageInput(serializers.Serializer):
+    after = serializers.IntegerField(required=False, min_value=-1, help_text="Steps with a larger index.")
+    before = serializers.IntegerField(required=False, min_value=0, help_text="Steps with a smaller index.")
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=STEPS_MAX_PAGE_SIZE)
+
+    def validate(self, attrs):
+        if "after" in attrs and "before" in attrs:
+            raise serializers.ValidationError({"before": ["Give `after` or `before`, not both."]})
+        return attrs
+
+
+class TimelineInput(StepPageInput):
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=TIMELINE_MAX_PAGE_SIZE)
+    type = serializers.ChoiceField(StepType.choices, required=False, help_text="Only steps of this type.")
+    name = serializers.CharField(required=False, max_length=255, help_text="Only steps whose name contains this.")
+
+
+# Output -----------------------------------------------------------------------------------------
+
+
+class RunRowOutput(serializers.ModelSerializer):
+    project_id = serializers.UUIDField()
+    replay_of_id = serializers.UUIDField(allow_null=True)
+
+    class Meta:
+        model = Run
+        fields = list(RUN_ROW_FIELDS)
+
+
+class RunListOutput(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RunRowOutput(many=True)
+
+
+class StepOutput(serializers.ModelSerializer):
+    run_id = serializers.UUIDField()
+    parent_id = serializers.UUIDField(allow_null=True)
+    status = serializers.ChoiceField(StepStatus.choices)
+
+    class Meta:
+        model = RunStep
+        fields = [
+            "id", "run_id", "step_index", "step_type", "name", "status", "parent_id", "input", "output",
+            "metadata", "error", "tokens_used", "latency_ms", "started_at", "ended_at", "created_at",
+        ]  # fmt: skip
+
+
+STEP_COLUMNS = [field for field in StepOutput.Meta.fields if field not in ("run_id", "parent_id")] + ["run", "parent"]
+
+
+def step_rows(rows: list[dict]) -> list[dict]:
+    """StepOutput's shape from `.values(*STEP_COLUMNS)` rows: a page of 1,000 steps would spend most
+    of its time in model instances and serializer fields. The JSON renderer writes UUIDs and dates."""
+    column = {"run_id": "run", "parent_id": "parent"}
+    return [{field: row[column.get(field, field)] for field in StepOutput.Meta.fields} for row in rows]
+
+
+class StepListOutput(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = StepOutput(many=True)
+
+
+class RunDetailOutput(RunRowOutput):
+    steps = StepOutput(many=True, source="first_steps")
+    steps_next = serializers.URLField(allow_null=True, help_text="The rest of the steps, when there are more.")
+
+    class Meta:
+        model = Run
+        fields = [*RUN_ROW_FIELDS, "input", "output", "metadata", "error", "steps", "steps_next"]
+
+
+class TimelineStepOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    index = serializers.IntegerField()
+    type = serializers.ChoiceField(StepType.choices)
+    name = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(StepStatus.choices)
+    start_ms = serializers.IntegerField(allow_null=True, help_text="Start, from the start of the run.")
+    duration_ms = serializers.IntegerField(allow_null=True, help_text="So far, while it runs.")
+    depth = serializers.IntegerField(help_text="0 for a top-level step, 1 for its children, …")
+    parent_id = serializers.UUIDField(allow_null=True)
+    tokens = serializers.IntegerField(allow_null=True)
+    has_error = serializers.BooleanField()
+
+
+class TimelineRunOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Run
+        fields = ["id", "status", "started_at", "ended_at", "duration_ms", "step_count", "error_count", "total_tokens"]
+
+
+class TimelineOutput(serializers.Serializer):
+    run = TimelineRunOutput()
+    total_ms = serializers.IntegerField(help_text="The span the offsets are relative to.")
+    steps = TimelineStepOutput(many=True)
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)

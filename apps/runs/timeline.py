@@ -1,0 +1,202 @@
+"""What the timeline draws: a window of a run's steps by index, without their JSON payloads.
+
+A step's depth comes from its parent chain. Parents inside the window are free; parents before it
+are looked up (one query per level of nesting that leaves the window) and their depths cached, as a
+step's parent never changes. Each entry carries its start offset and length relative to the run,
+in milliseconds, for the waterfall bar.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from django.core.cache import cache
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.utils import timezone
+
+from apps.runs.models import Run, RunStatus, RunStep, StepStatus
+from apps.runs.services import elapsed_ms
+
+TIMELINE_FIELDS = (
+    "id", "run_id", "step_index", "step_type", "name", "status", "started_at", "ended_at", "created_at",
+    "latency_ms", "tokens_used", "parent_id",
+)  # fmt: skip
+DEPTH_KEY = "runs:step-depth:{}"
+MAX_HOPS = 32  # levels of nesting looked up outside a window; deeper chains count from there
+MIN_BAR_SHARE = 0.004  # the thinnest bar, as a share of the run, so an instant step still shows
+LIVE = (RunStatus.PENDING, RunStatus.RUNNING, RunStatus.PAUSED)
+
+
+@dataclass
+class TimelineEntry:
+    id: UUID
+    index: int
+    type: str
+    name: str | None
+    status: str
+    start_ms: int | None
+    duration_ms: int | None
+    depth: int
+    parent_id: UUID | None
+    tokens: int | None
+    has_error: bool
+    has_warning: bool
+    waiting: bool  # running in a paused run: stopped at a breakpoint
+    bar_start: float = 0
+    bar_width: float = 0
+
+    @property
+    def step_index(self) -> int:
+        return self.index
+
+    @property
+    def tone(self) -> str:
+        """green success, red error, yellow warning (or waiting), blue in progress."""
+        if self.has_error or self.status == StepStatus.FAILED:
+            return "error"
+        if self.waiting or self.has_warning:
+            return "warning"
+        return "info" if self.status == StepStatus.RUNNING else "success"
+
+
+@dataclass
+class TimelineWindow:
+    entries: list[TimelineEntry]
+    has_before: bool
+    has_after: bool
+    total_ms: int
+
+    @property
+    def first_index(self) -> int | None:
+        return self.entries[0].index if self.entries else None
+
+    @property
+    def last_index(self) -> int | None:
+        return self.entries[-1].index if self.entries else None
+
+    @property
+    def running_indexes(self) -> list[int]:
+        return [entry.index for entry in self.entries if entry.status == StepStatus.RUNNING]
+
+
+def timeline_steps(*, run: Run, step_type: str | None = None, name: str | None = None) -> QuerySet[RunStep]:
+    steps = RunStep.objects.filter(run=run).only(*TIMELINE_FIELDS).order_by()
+    if step_type:
+        steps = steps.filter(step_type=step_type)
+    if name:
+        steps = steps.filter(name__icontains=name)
+    return steps.annotate(
+        error_set=ExpressionWrapper(Q(error__isnull=False), output_field=BooleanField()),
+        warning_set=ExpressionWrapper(
+            Q(metadata__has_key="warning") | Q(metadata__has_key="warnings"), output_field=BooleanField()
+        ),
+    )
+
+
+def timeline_window(
+    *,
+    run: Run,
+    steps: QuerySet[RunStep],
+    after: int | None = None,
+    before: int | None = None,
+    around: int | None = None,
+    size: int = 200,
+    flat: bool = False,
+    now: datetime | None = None,
+) -> TimelineWindow:
+    """Up to `size` steps: the first ones, those after/before an index, or those around one.
+
+    `flat` skips the depth lookup (a filtered list has no tree to show).
+    """
+    if around is not None:
+        half = size // 2
+        head = list(steps.filter(step_index__lt=around).order_by("-step_index")[: half + 1])
+        tail = list(steps.filter(step_index__gte=around).order_by("step_index")[: size - half + 1])
+        rows, has_before, has_after = head[:half][::-1] + tail[: size - half], len(head) > half, len(tail) > size - half
+    elif before is not None:
+        head = list(steps.filter(step_index__lt=before).order_by("-step_index")[: size + 1])
+        rows, has_before, has_after = head[:size][::-1], len(head) > size, True
+    else:
+        if after is not None:
+            steps = steps.filter(step_index__gt=after)
+        tail = list(steps.order_by("step_index")[: size + 1])
+        rows, has_before, has_after = tail[:size], after is not None and after >= 0, len(tail) > size
+    return _window(run, rows, has_before, has_after, flat=flat, now=now or timezone.now())
+
+
+def _window(run, rows, has_before, has_after, *, flat, now) -> TimelineWindow:
+    depths = {} if flat else step_depths(run=run, rows=rows)
+    waiting = run.status == RunStatus.PAUSED
+    entries = [_entry(run, row, depths.get(row.pk, 0), waiting, now) for row in rows]
+    total = run_span_ms(run=run, now=now)
+    for entry in entries:
+        if entry.start_ms is not None and entry.duration_ms is not None:
+            total = max(total, entry.start_ms + entry.duration_ms)
+    for entry in entries:
+        entry.bar_start = min(max(entry.start_ms or 0, 0), total)
+        entry.bar_width = max(entry.duration_ms or 0, total * MIN_BAR_SHARE)
+    return TimelineWindow(entries=entries, has_before=has_before, has_after=has_after, total_ms=max(total, 1))
+
+
+def _entry(run: Run, row: RunStep, depth: int, paused: bool, now: datetime) -> TimelineEntry:
+    start = row.started_at or row.created_at
+    running = row.status == StepStatus.RUNNING
+    duration = row.latency_ms
+    if duration is None:
+        duration = elapsed_ms(start, row.ended_at or (now if running else None))
+    return TimelineEntry(
+        id=row.pk,
+        index=row.step_index,
+        type=row.step_type,
+        name=row.name,
+        status=row.status,
+        start_ms=elapsed_ms(run.started_at, start) if start else None,
+        duration_ms=duration,
+        depth=depth,
+        parent_id=row.parent_id,
+        tokens=row.tokens_used,
+        has_error=bool(row.error_set) or row.status == StepStatus.FAILED,
+        has_warning=bool(row.warning_set),
+        waiting=running and paused,
+    )
+
+
+def run_span_ms(*, run: Run, now: datetime | None = None) -> int:
+    """The length of the run the bars are drawn against: so far, while it is live."""
+    if run.status in LIVE and run.ended_at is None:
+        return max(run.duration_ms or 0, elapsed_ms(run.started_at, now or timezone.now()) or 0)
+    return run.duration_ms or elapsed_ms(run.started_at, run.ended_at) or 0
+
+
+def step_depths(*, run: Run, rows: list[RunStep]) -> dict[UUID, int]:
+    """The nesting depth of each step in `rows` (0 at the top)."""
+    parent_of: dict[UUID, UUID | None] = {row.pk: row.parent_id for row in rows}
+    depth: dict[UUID, int] = {}
+    missing = {parent for parent in parent_of.values() if parent and parent not in parent_of}
+    if missing:
+        cached = cache.get_many([DEPTH_KEY.format(pk) for pk in missing])
+        depth.update({pk: cached[key] for pk in missing if (key := DEPTH_KEY.format(pk)) in cached})
+        missing -= depth.keys()
+    hops = 0
+    while missing and hops < MAX_HOPS:
+        found = dict(RunStep.objects.filter(run=run, pk__in=missing).order_by().values_list("pk", "parent_id"))
+        parent_of.update(found)
+        missing = {parent for parent in found.values() if parent and parent not in parent_of}
+        hops += 1
+    for pk in parent_of:
+        _resolve(pk, parent_of, depth)
+    parents = {parent for parent in parent_of.values() if parent}
+    cache.set_many({DEPTH_KEY.format(pk): depth[pk] for pk in parents if pk in depth}, timeout=3600)
+    return depth
+
+
+def _resolve(pk: UUID, parent_of: dict, depth: dict) -> None:
+    """Walks up until a step of known depth, a root, a step not looked up, or a loop."""
+    chain, seen, current = [], set(), pk
+    while current is not None and current not in depth and current in parent_of and current not in seen:
+        seen.add(current)
+        chain.append(current)
+        current = parent_of[current]
+    base = depth[current] if current is not None and current in depth else -1
+    for offset, node in enumerate(reversed(chain), start=1):
+        depth[node] = base + offset
