@@ -97,3 +97,9 @@ def page(chromium, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the main thread
+    for the session, which would break later tests that call asyncio.run()."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
