@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--database", default="agentscope_pages")
+    parser.add_argument("--only", default="", help="measure only the lines whose label contains this")
     args = parser.parse_args()
 
     setup_django(args.database, recreate=args.reseed)
@@ -177,9 +178,17 @@ def main() -> None:
         "run API (first 1,000 steps)": (f"/api/runs/{long_run.id}", None),
         "steps API, after 5000": (f"/api/runs/{long_run.id}/steps?after=5000", None),
         "timeline API, after 5000": (f"/api/runs/{long_run.id}/timeline?after=5000", None),
-        "dashboard": (f"/dashboard?project={project.id}", None),
-        "stats API": (f"/api/projects/{project.id}/stats", None),
+        "dashboard (7d)": (f"/dashboard?project={project.id}", None),
+        "dashboard, 24h": (f"/dashboard?project={project.id}&period=24h", None),
+        "dashboard, 30d": (f"/dashboard?project={project.id}&period=30d", None),
+        "dashboard partial (htmx), 30d": (
+            f"/dashboard?project={project.id}&period=30d",
+            {**htmx, "HX-Target": "dashboard-body"},
+        ),
+        "stats API (7d)": (f"/api/projects/{project.id}/stats", None),
+        "stats API, 30d": (f"/api/projects/{project.id}/stats?period=30d", None),
     }
+    urls = {label: target for label, target in urls.items() if args.only in label}
     print(f"\n{total:,} runs in the project; {args.repeat} requests each; server time in ms (in-process)")
     print(f"{'what':40} {'p50':>8} {'p95':>8}   status")
     for label, (url, headers) in urls.items():
@@ -187,6 +196,14 @@ def main() -> None:
             print(f"{label:40} {'-':>8} {'-':>8}   {url}")
             continue
         print(f"{label:40} {measure(client, url, args.repeat, headers)}", flush=True)
+    if "dashboard" in args.only or not args.only:
+        from apps.dashboard.models import AgentDay, RollupDay
+
+        RollupDay.objects.filter(project=project).delete()
+        AgentDay.objects.filter(project=project).delete()
+        with Timer() as t:
+            client.get(f"/dashboard?project={project.id}&period=30d")
+        print(f"{'dashboard, 30d, rolling up 60 days (once)':40} {t.ms:8.1f}", flush=True)
 
 
 if __name__ == "__main__":

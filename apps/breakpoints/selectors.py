@@ -36,6 +36,11 @@ def breakpoints_enabled_for(*, run: Run, phase: str) -> list[Breakpoint]:
     return list(queryset.filter(scope).order_by("created_at", "id"))
 
 
+def breakpoints_enabled_for_project(*, project: Project) -> QuerySet[Breakpoint]:
+    """The project's enabled breakpoints: what the SDK needs to tell which steps may pause."""
+    return Breakpoint.objects.filter(project=project, enabled=True).order_by("created_at", "id")
+
+
 def run_for_user(*, user, run_id) -> Run:
     """A run in one of the user's projects, or 404."""
     return get_object_or_404(Run, pk=run_id, project__user=user)

@@ -1,46 +1,214 @@
-from datetime import timedelta
+"""The dashboard's numbers, for the page and for GET /api/projects/{id}/stats alike.
 
-from django.db.models import Avg, Count, Q
+Periods: `24h` is the last 24 hours against the 24 before; `7d` and `30d` are whole UTC days (today
+and the 6 or 29 days before it) against as many days before them, so the bars of a chart add up to
+its totals. Closed days come from the daily rollup (apps.dashboard.models), filled the first time
+they are needed; the rest (today, or the last 48 hours for `24h`) is counted live, in one grouped
+query. A million runs cost a few hundred rollup rows and one day of live rows.
+"""
+
+from collections import defaultdict
+from datetime import UTC, datetime, time, timedelta
+
+from django.db import transaction
+from django.db.models import BooleanField, Case, Count, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from apps.dashboard.models import AgentDay, RollupDay
 from apps.projects.models import Project
 from apps.runs.models import Run, RunStatus
-from apps.testing.models import TestRun, TestRunStatus
+from apps.testing.selectors import test_health
+
+PERIODS = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
+DEFAULT_PERIOD = "7d"
+CHART_DAYS = 7
+TOP_AGENTS = 5
+_DAY = timedelta(days=1)
 
 
-def project_stats(*, project: Project, days: int = 7, now=None) -> dict:
-    """The numbers of the dashboard and of GET /api/projects/{id}/stats, over the last `days` days."""
-    now = now or timezone.now()
-    since = now - timedelta(days=days)
-    runs = Run.objects.filter(project=project, started_at__gte=since)
-    totals = runs.aggregate(
-        total=Count("id"),
-        failed=Count("id", filter=Q(status=RunStatus.FAILED)),
-        avg_latency=Avg("duration_ms"),
-    )
-    tests = TestRun.objects.filter(test__project=project, executed_at__gte=since).aggregate(
-        total=Count("id"), passed=Count("id", filter=Q(status=TestRunStatus.PASSED))
-    )
-    by_day = {
-        row["day"]: row
-        for row in runs.annotate(day=TruncDate("started_at"))
-        .values("day")
-        .annotate(runs=Count("id"), failed=Count("id", filter=Q(status=RunStatus.FAILED)))
-    }
+def period_bounds(*, period: str, now: datetime) -> tuple[datetime, datetime]:
+    """(since, previous_since): the period is [since, now], the one it is compared with [previous_since, since)."""
+    if period == "24h":
+        return now - timedelta(hours=24), now - timedelta(hours=48)
+    days = int(period.removesuffix("d"))
+    since = _midnight(now) - (days - 1) * _DAY
+    return since, since - days * _DAY
+
+
+def project_stats(*, project: Project, period: str = DEFAULT_PERIOD, now: datetime | None = None) -> dict:
+    now = (now or timezone.now()).astimezone(UTC)
+    since, previous_since = period_bounds(period=period, now=now)
+    today = now.date()
+    chart_first = today - (CHART_DAYS - 1) * _DAY
+    live_from = previous_since if period == "24h" else _midnight(now)
+    rows = _live_rows(project=project, start=live_from, since=since, end=_midnight(now) + _DAY)
+    closed_first = min(chart_first, previous_since.date())
+    rolled = _rollup_rows(project=project, first=closed_first, last=today - _DAY)
+    for row in rolled:
+        if period != "24h" and row["day"] >= since.date():
+            row["bucket"] = "current"
+        elif period != "24h" and row["day"] >= previous_since.date():
+            row["bucket"] = "previous"
+    current = _totals(row for row in rolled + rows if row.get("bucket") == "current")
+    previous = _totals(row for row in rolled + rows if row.get("bucket") == "previous")
+    health = test_health(project=project, since=since)
+    previous_health = test_health(project=project, since=previous_since, until=since - timedelta(microseconds=1))
+    current["test_pass_rate"], previous["test_pass_rate"] = health["pass_rate"], previous_health["pass_rate"]
+    agents = _agents(row for row in rolled + rows if row.get("bucket") == "current")
+    # The chart's closed days come from the rollup, today from the live rows (which, for 24h, also
+    # hold parts of earlier days: those count in the period's totals, not twice in the chart).
+    chart_rows = [*rolled, *(row for row in rows if row["day"] == today)]
     first_day = since.date()
-    runs_by_day = []
-    for offset in range(days + 1):
-        day = first_day + timedelta(days=offset)
-        if day > now.date():
-            break
-        row = by_day.get(day, {})
-        runs_by_day.append({"date": day.isoformat(), "runs": row.get("runs", 0), "failed": row.get("failed", 0)})
-    avg = totals["avg_latency"]
     return {
-        "total_runs": totals["total"],
-        "failed_runs": totals["failed"],
-        "avg_latency_ms": round(avg, 1) if avg is not None else None,
-        "test_pass_rate": round(tests["passed"] / tests["total"], 4) if tests["total"] else None,
-        "runs_by_day": runs_by_day[-days:],
+        **current,
+        "runs_by_day": _days(
+            _per_day(row for row in rolled + rows if row.get("bucket") == "current"), first_day, today
+        ),
+        "period": period,
+        "since": since,
+        "until": now,
+        "previous": previous,
+        "changes": _changes(current, previous),
+        "test_health": {key: health[key] for key in ("passed", "failed", "error", "skipped")},
+        "error_rate_by_day": _days(_per_day(chart_rows), chart_first, today, rate=True),
+        "top_agents": {
+            "by_runs": sorted(agents, key=lambda a: (-a["runs"], a["agent_name"]))[:TOP_AGENTS],
+            "by_failure_rate": sorted(
+                (a for a in agents if a["failed"]), key=lambda a: (-a["failure_rate"], -a["runs"], a["agent_name"])
+            )[:TOP_AGENTS],
+        },
     }
+
+
+def runs_recent(*, project: Project, limit: int = 10) -> list[Run]:
+    fields = ("id", "agent_name", "external_id", "status", "started_at", "duration_ms", "step_count", "error_count")
+    return list(Run.objects.filter(project=project).only(*fields).order_by("-started_at", "-id")[:limit])
+
+
+# Reading: live rows and rollup rows have one shape: day, agent_name, runs, failed, duration sum and count
+
+
+def _midnight(moment: datetime) -> datetime:
+    return datetime.combine(moment.astimezone(UTC).date(), time.min, tzinfo=UTC)
+
+
+def _grouped(runs):
+    return runs.annotate(
+        runs=Count("*"),
+        failed=Count("id", filter=Q(status=RunStatus.FAILED)),
+        duration_sum=Sum("duration_ms", default=0),
+        duration_count=Count("duration_ms"),
+    )
+
+
+def _live_rows(*, project: Project, start: datetime, since: datetime, end: datetime) -> list[dict]:
+    runs = Run.objects.filter(project=project, started_at__gte=start, started_at__lt=end)
+    current = Case(When(started_at__gte=since, then=Value(True)), default=Value(False), output_field=BooleanField())
+    runs = runs.annotate(day=TruncDate("started_at", tzinfo=UTC), current=current).values(
+        "day", "agent_name", "current"
+    )
+    rows = list(_grouped(runs).order_by())
+    for row in rows:
+        row["bucket"] = "current" if row.pop("current") else "previous"
+        row["agent_name"] = row["agent_name"] or ""
+    return rows
+
+
+def _rollup_rows(*, project: Project, first, last) -> list[dict]:
+    """The rollup of the closed days first..last, filling the days never rolled up (or invalidated since)."""
+    done = set(RollupDay.objects.filter(project=project, day__gte=first, day__lte=last).values_list("day", flat=True))
+    wanted = {first + n * _DAY for n in range((last - first).days + 1)}
+    if wanted - done:
+        _rollup_fill(project=project, days=wanted - done)
+    fields = ("day", "agent_name", "runs", "failed", "duration_sum", "duration_count")
+    return list(AgentDay.objects.filter(project=project, day__gte=first, day__lte=last).values(*fields))
+
+
+@transaction.atomic
+def _rollup_fill(*, project: Project, days: set) -> None:
+    start = datetime.combine(min(days), time.min, tzinfo=UTC)
+    end = datetime.combine(max(days), time.min, tzinfo=UTC) + _DAY
+    runs = Run.objects.filter(project=project, started_at__gte=start, started_at__lt=end)
+    grouped = _grouped(runs.annotate(day=TruncDate("started_at", tzinfo=UTC)).values("day", "agent_name")).order_by()
+    rows = [
+        AgentDay(project=project, **{**row, "agent_name": row["agent_name"] or ""})
+        for row in grouped
+        if row["day"] in days
+    ]
+    merged = {}  # NULL and "" agent names share a row
+    for row in rows:
+        key = (row.day, row.agent_name)
+        if key in merged:
+            for field in ("runs", "failed", "duration_sum", "duration_count"):
+                setattr(merged[key], field, getattr(merged[key], field) + getattr(row, field))
+        else:
+            merged[key] = row
+    # Two requests may fill the same day at once: both computed the same rows, the second insert is a no-op.
+    AgentDay.objects.bulk_create(merged.values(), ignore_conflicts=True)
+    RollupDay.objects.bulk_create([RollupDay(project=project, day=day) for day in days], ignore_conflicts=True)
+
+
+# Summing up ------------------------------------------------------------------------------------
+
+
+def _totals(rows) -> dict:
+    runs = failed = duration_sum = duration_count = 0
+    for row in rows:
+        runs += row["runs"]
+        failed += row["failed"]
+        duration_sum += row["duration_sum"]
+        duration_count += row["duration_count"]
+    avg = round(duration_sum / duration_count, 1) if duration_count else None
+    return {"total_runs": runs, "failed_runs": failed, "avg_latency_ms": avg}
+
+
+def _change(current, previous) -> float | None:
+    if current is None or not previous:
+        return None
+    return round((current - previous) / previous, 4)
+
+
+def _changes(current: dict, previous: dict) -> dict:
+    """Relative change of each number against the previous period; the pass rate's in points."""
+    changes = {key: _change(current[key], previous[key]) for key in ("total_runs", "failed_runs", "avg_latency_ms")}
+    rates = current["test_pass_rate"], previous["test_pass_rate"]
+    changes["test_pass_rate"] = None if None in rates else round(rates[0] - rates[1], 4)
+    return changes
+
+
+def _per_day(rows) -> dict:
+    days = defaultdict(lambda: [0, 0])
+    for row in rows:
+        days[row["day"]][0] += row["runs"]
+        days[row["day"]][1] += row["failed"]
+    return days
+
+
+def _days(by_day: dict, first, last, rate: bool = False) -> list[dict]:
+    out = []
+    for n in range((last - first).days + 1):
+        day = first + n * _DAY
+        runs, failed = by_day.get(day, (0, 0))
+        row = {"date": day.isoformat(), "runs": runs, "failed": failed}
+        if rate:
+            row["error_rate"] = round(failed / runs, 4) if runs else None
+        out.append(row)
+    return out
+
+
+def _agents(rows) -> list[dict]:
+    agents = defaultdict(lambda: {"runs": 0, "failed": 0})
+    for row in rows:
+        agents[row["agent_name"]]["runs"] += row["runs"]
+        agents[row["agent_name"]]["failed"] += row["failed"]
+    return [
+        {
+            "agent_name": name,
+            "runs": a["runs"],
+            "failed": a["failed"],
+            "failure_rate": round(a["failed"] / a["runs"], 4),
+        }
+        for name, a in agents.items()
+        if a["runs"]
+    ]

@@ -2,7 +2,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 
-from apps.dashboard.selectors import project_stats
+from apps.dashboard.selectors import DEFAULT_PERIOD, PERIODS, project_stats, runs_recent
+
+PARTIALS = {"dashboard-stats": "stats", "dashboard-body": "body"}
 
 
 def home(request):
@@ -12,10 +14,17 @@ def home(request):
 @login_required
 def index(request):
     project = request.current_project or None
-    stats = project_stats(project=project) if project else None
-    peak = max((day["runs"] for day in stats["runs_by_day"]), default=0) if stats else 0
-    context = {"stats": stats, "peak": peak, "base_url": request.build_absolute_uri("/").rstrip("/")}
-    partial = request.htmx.target == "dashboard-stats" and not request.htmx.history_restore_request
-    response = render(request, "dashboard/index.html#stats" if partial else "dashboard/index.html", context)
+    period = request.GET.get("period") if request.GET.get("period") in PERIODS else DEFAULT_PERIOD
+    context = {
+        "period": period,
+        "period_label": PERIODS[period],
+        "span_label": PERIODS[period].removeprefix("Last "),
+        "periods": PERIODS,
+        "base_url": request.build_absolute_uri("/").rstrip("/"),
+    }
+    if project:
+        context.update(stats=project_stats(project=project, period=period), recent_runs=runs_recent(project=project))
+    partial = None if request.htmx.history_restore_request else PARTIALS.get(request.htmx.target)
+    response = render(request, f"dashboard/index.html#{partial}" if partial else "dashboard/index.html", context)
     patch_vary_headers(response, ("HX-Request",))
     return response

@@ -138,12 +138,17 @@ def mcp_tool(request):
     return Response(IngestMcpToolOutput(tool).data, status=201 if created else 200)
 
 
-@extend_schema(tags=["ingest"], request=IngestMcpLogInput, responses={201: IngestMcpLogOutput, **errors(400, 404)})
+@extend_schema(
+    tags=["ingest"],
+    request=IngestMcpLogInput,
+    responses={201: IngestMcpLogOutput, 200: IngestMcpLogOutput, **errors(400, 404, 409)},
+    description="Logs one call. A retry with the same `id` answers 200 with the stored log.",
+)
 @ingest_api(["POST"])
 def mcp_log(request):
     data = valid(IngestMcpLogInput, request)
-    log = mcp_services.mcp_log_create(project=project(request), log_type=data["log_type"], data=data)
-    return Response(IngestMcpLogOutput(log).data, status=201)
+    log, created = mcp_services.mcp_log_create(project=project(request), log_type=data["log_type"], data=data)
+    return Response(IngestMcpLogOutput(log).data, status=201 if created else 200)
 
 
 @extend_schema(

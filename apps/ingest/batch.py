@@ -4,8 +4,9 @@ Every event is checked on its own first (shape, then rules), so one bad event si
 Then, in one transaction: the runs the batch names are read and locked in one query (in id
 order, so two batches can't deadlock), the steps and tools it names in one query each; the
 events are applied in order to objects in memory, by the same rules as the single endpoints
-(apps.runs.services); and everything is written with bulk operations: runs, tools, steps, logs
-created, then steps, tools and runs updated, each run's counters once with F() expressions.
+(apps.runs.services, apps.mcp.services); and everything is written with bulk operations: runs,
+tools, tool versions, steps, logs created, then steps, tools and runs updated, each run's counters
+once with F() expressions.
 A run created earlier in the batch (with a client `id`) can take steps later in it.
 """
 
@@ -20,9 +21,10 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.core.errors import ApplicationError
+from apps.dashboard.services import rollup_invalidate
 from apps.ingest.serializers import BATCH_EVENT_INPUTS, IngestBatchEventInput
-from apps.mcp.models import McpLog, McpTool
-from apps.mcp.services import LOG_FIELDS, TOOL_FIELDS
+from apps.mcp.models import McpLog, McpTool, McpToolVersion
+from apps.mcp.services import TOOL_FIELDS, log_id_taken, mcp_log_build, mcp_tool_apply
 from apps.projects.models import Project
 from apps.runs.models import Run, RunStep
 from apps.runs.services import (
@@ -118,7 +120,10 @@ class BatchWriter:
         self.new_tools: list[McpTool] = []
         self.changed_tools: dict[UUID, McpTool] = {}
         self.changed_tool_fields: set[str] = set()
+        self.new_tool_versions: list[McpToolVersion] = []
         self.new_logs: list[McpLog] = []
+        self.stored_log_projects: dict[UUID, UUID] = {}  # log id -> project id, for logs the batch names
+        self.new_log_ids: set[UUID] = set()
         self.ended_runs: list[Run] = []  # runs this batch finished: their tests are scheduled
 
     def write(self, events: list[Event]) -> dict[int, dict]:
@@ -139,6 +144,7 @@ class BatchWriter:
 
     def load(self, events: list[Event]) -> None:
         run_ids, external_ids, step_ids, indexed, tool_names, tool_ids = set(), set(), set(), set(), set(), set()
+        log_ids = set()
         for event in events:
             data = event.data
             run_id = data.get("id") if event.type == "run.create" else data.get("run_id")
@@ -152,10 +158,15 @@ class BatchWriter:
             elif event.type.startswith("mcp."):
                 tool_names.add(data.get("tool_name"))
                 tool_ids.add(data.get("tool_id"))
+                if event.type == "mcp.log":
+                    log_ids.add(data.get("id"))
         self.load_runs(run_ids - {None}, external_ids - {None})
         step_run_ids = {e.data["run_id"] for e in events if e.type == "step.create"} & self.runs.keys()
         self.load_steps(step_ids - {None}, step_run_ids, indexed)
         self.load_tools(tool_names - {None}, tool_ids - {None})
+        if log_ids - {None}:
+            stored = McpLog.objects.filter(pk__in=log_ids - {None}).values_list("pk", "project_id")
+            self.stored_log_projects = dict(stored)
 
     def load_runs(self, run_ids: set[UUID], external_ids: set[str]) -> None:
         if not run_ids and not external_ids:
@@ -180,10 +191,13 @@ class BatchWriter:
 
     def load_tools(self, tool_names: set[str], tool_ids: set[UUID]) -> None:
         if tool_names or tool_ids:
-            tools = McpTool.objects.filter(project=self.project).filter(
-                Q(tool_name__in=tool_names) | Q(pk__in=tool_ids)
+            # Locked (in id order, after the runs) so two batches can't both write a tool's next version.
+            tools = (
+                McpTool.objects.select_for_update()
+                .filter(project=self.project)
+                .filter(Q(tool_name__in=tool_names) | Q(pk__in=tool_ids))
             )
-            for tool in tools:
+            for tool in tools.order_by("pk"):
                 self.tools[tool.tool_name] = self.tools_by_id[tool.pk] = tool
 
     # Applying events in order, in memory: each checks everything before it changes anything ----
@@ -249,16 +263,23 @@ class BatchWriter:
 
     def mcp_tool(self, data: dict) -> tuple[int, UUID]:
         tool, created = self.tool(data["tool_name"])
-        fields = {key: data[key] for key in TOOL_FIELDS if key in data}
-        for key, value in fields.items():
-            setattr(tool, key, value)
+        version = mcp_tool_apply(tool=tool, data=data, now=self.now)
+        if version is not None:
+            self.new_tool_versions.append(version)
         if not created and tool not in self.new_tools:
             tool.updated_at = self.now
             self.changed_tools[tool.pk] = tool
-            self.changed_tool_fields.update(fields)
+            self.changed_tool_fields.update(key for key in TOOL_FIELDS if key in data)
         return (201 if created else 200), tool.pk
 
     def mcp_log(self, data: dict) -> tuple[int, UUID]:
+        log_id = data.get("id")
+        if log_id in self.stored_log_projects:
+            if self.stored_log_projects[log_id] != self.project.pk:
+                raise log_id_taken()
+            return 200, log_id
+        if log_id in self.new_log_ids:
+            return 200, log_id
         if data.get("tool_id") and data["tool_id"] not in self.tools_by_id:
             raise Http404
         if data.get("run_id") and data["run_id"] not in self.runs:
@@ -266,9 +287,9 @@ class BatchWriter:
         tool = self.tools_by_id.get(data.get("tool_id"))
         if tool is None and data.get("tool_name"):
             tool = self.tool(data["tool_name"])[0]
-        fields = {key: data[key] for key in LOG_FIELDS if key in data}
-        log = McpLog(project=self.project, tool=tool, run_id=data.get("run_id"), log_type=data["log_type"], **fields)
+        log = mcp_log_build(project=self.project, tool=tool, data=data)
         self.new_logs.append(log)
+        self.new_log_ids.add(log.pk)
         return 201, log.pk
 
     HANDLERS = {
@@ -329,14 +350,20 @@ class BatchWriter:
     def save(self) -> None:
         Run.objects.bulk_create(self.new_runs.values())
         McpTool.objects.bulk_create(self.new_tools)
+        McpToolVersion.objects.bulk_create(self.new_tool_versions)
         RunStep.objects.bulk_create(self.new_steps.values())
         McpLog.objects.bulk_create(self.new_logs)
         if self.changed_steps:
             RunStep.objects.bulk_update(self.changed_steps.values(), STEP_PATCH_FIELDS)
         if self.changed_tools:
-            McpTool.objects.bulk_update(self.changed_tools.values(), [*self.changed_tool_fields, "updated_at"])
+            fields = [*self.changed_tool_fields, "version", "changed_at", "updated_at"]
+            McpTool.objects.bulk_update(self.changed_tools.values(), fields)
         if self.changed_runs:
             for run in self.changed_runs.values():
                 for field in COUNTERS:
                     setattr(run, field, F(field) + self.deltas[run.pk][field])
             Run.objects.bulk_update(self.changed_runs.values(), [*RUN_WRITE_FIELDS, *COUNTERS])
+        # Bulk writes send no signals: the dashboard's rollup forgets the closed days these runs started on.
+        days = {run.started_at.date(): run.started_at for run in [*self.new_runs.values(), *self.changed_runs.values()]}
+        for started_at in days.values():
+            rollup_invalidate(project_id=self.project.pk, started_at=started_at, now=self.now)

@@ -2,6 +2,7 @@
 
 import uuid
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.mcp.models import LogType, McpLog, McpTool
@@ -97,22 +98,52 @@ class IngestStepUpdateInput(serializers.Serializer):
     status = serializers.ChoiceField(StepStatus.choices, required=False)
 
 
+def _object(**kwargs):
+    return serializers.DictField(required=False, allow_null=True, **kwargs)
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "maxLength": 255}, {"type": "integer"}], "nullable": True})
+class JsonRpcIdField(serializers.Field):
+    """A JSON-RPC id: a string or an integer, kept as given."""
+
+    default_error_messages = {"invalid": "A JSON-RPC id is a string or an integer."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        if isinstance(data, str) and len(data) > 255:
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 class IngestMcpToolInput(serializers.Serializer):
+    """Fields left out keep their stored value; a change to the definition (title, description,
+    schemas, annotations) makes a new version of the tool."""
+
     tool_name = _name()
+    title = _name(required=False, allow_null=True, allow_blank=True)
     description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    input_schema = _json()
+    input_schema = _object(help_text="A JSON Schema object; calls are checked against it as they are logged.")
+    output_schema = _object(help_text="A JSON Schema object.")
+    annotations = _object(help_text="The server's hints, e.g. readOnlyHint, destructiveHint.")
     server_name = _name(required=False, allow_null=True, allow_blank=True)
 
 
 class IngestMcpLogInput(serializers.Serializer):
+    id = StrictUUIDField(required=False, allow_null=True, help_text="Client-chosen id; a retry returns the log.")
     tool_name = _name(required=False, allow_null=True, help_text="Created when the project has no such tool.")
     tool_id = StrictUUIDField(required=False, allow_null=True)
     run_id = StrictUUIDField(required=False, allow_null=True)
     log_type = serializers.ChoiceField(LogType.choices)
-    request = _json()
+    request = _json(help_text='The params of tools/call, `{"name": ..., "arguments": {...}}`, or the arguments.')
     response = _json()
     error = _json()
     latency_ms = _count()
+    jsonrpc_id = JsonRpcIdField(required=False, allow_null=True)
+    created_at = serializers.DateTimeField(required=False, help_text="When the call was made; default now.")
 
 
 # Batch: the same bodies, naming their run (and step) in the body.
@@ -211,15 +242,9 @@ class IngestMcpToolOutput(serializers.ModelSerializer):
     class Meta:
         model = McpTool
         fields = [
-            "id",
-            "project_id",
-            "tool_name",
-            "description",
-            "input_schema",
-            "server_name",
-            "created_at",
-            "updated_at",
-        ]
+            "id", "project_id", "tool_name", "title", "description", "input_schema", "output_schema",
+            "annotations", "server_name", "version", "changed_at", "created_at", "updated_at",
+        ]  # fmt: skip
 
 
 class IngestMcpLogOutput(serializers.ModelSerializer):
@@ -230,7 +255,8 @@ class IngestMcpLogOutput(serializers.ModelSerializer):
     class Meta:
         model = McpLog
         fields = [
-            "id", "project_id", "run_id", "tool_id", "log_type", "request", "response", "error", "latency_ms", "created_at",
+            "id", "project_id", "run_id", "tool_id", "log_type", "request", "response", "error", "latency_ms",
+            "jsonrpc_id", "schema_errors", "created_at",
         ]  # fmt: skip
 
 

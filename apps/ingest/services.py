@@ -6,6 +6,7 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 
 from apps.breakpoints.services import breakpoint_check_step
+from apps.dashboard.services import rollup_invalidate
 from apps.projects.models import Project
 from apps.runs.models import Run, RunStep
 from apps.runs.selectors import run_get_for_project
@@ -25,6 +26,7 @@ def ingest_step_create(*, project: Project, run_id: UUID, data: dict) -> tuple[R
             with transaction.atomic():
                 run = run_get_for_project(project=project, run_id=run_id, lock=True)
                 step, created = step_create(run=run, data=data)
+                rollup_invalidate(project_id=project.pk, started_at=run.started_at)  # its duration may change
                 return step, created, step_control(run=run, step=step)
         except IntegrityError:
             # The same step id went into the database between our check and insert; checking
@@ -39,6 +41,7 @@ def ingest_step_update(*, project: Project, run_id: UUID, step_id: UUID, data: d
     """(step, control): a step that ends in an error may pause on an `on_error` breakpoint."""
     run = run_get_for_project(project=project, run_id=run_id, lock=True)
     step = step_update(run=run, step_id=step_id, data=data)
+    rollup_invalidate(project_id=project.pk, started_at=run.started_at)  # its duration may change
     return step, step_control(run=run, step=step)
 
 

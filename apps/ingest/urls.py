@@ -1,6 +1,6 @@
 from apps.breakpoints.api import run_control_api
 from apps.core.urls import slash_path
-from apps.ingest import api
+from apps.ingest import api, breakpoints_api, replay_api, tests_api
 
 app_name = "ingest"
 
@@ -14,4 +14,8 @@ urlpatterns = [
     *slash_path("mcp/tool", api.mcp_tool, name="mcp_tool"),
     *slash_path("mcp/log", api.mcp_log, name="mcp_log"),
     *slash_path("batch", api.batch, name="batch"),
+    *slash_path("breakpoints", breakpoints_api.breakpoint_list, name="breakpoints"),
+    *slash_path("tests", tests_api.ingest_tests, name="tests"),
+    *slash_path("test-runs", tests_api.ingest_test_runs, name="test_runs"),
+    *slash_path("run/<uuid:run_id>/replay-plan", replay_api.run_replay_plan, name="replay_plan"),
 ]

@@ -1,32 +1,137 @@
-"""Writes to MCP tools (upserted per project by name) and MCP logs (one row per call)."""
+"""Writes to MCP tools (upserted per project by name, their definitions versioned) and MCP logs
+(one row per call, its arguments checked against the tool's input schema as it is logged).
 
+`mcp_tool_apply` and `mcp_log_build` change objects in memory only: the single endpoints save them
+one by one, the batch (apps.ingest.batch) in bulk, and both follow the same rules.
+"""
+
+import functools
+import json
+from datetime import datetime
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.utils import timezone
+from jsonschema import Draft202012Validator, SchemaError, validators
 
-from apps.mcp.models import McpLog, McpTool
+from apps.core.errors import ApplicationError
+from apps.mcp.models import DEFINITION_FIELDS, McpLog, McpTool, McpToolVersion
 from apps.projects.models import Project
 from apps.runs.models import Run
 
-TOOL_FIELDS = ("description", "input_schema", "server_name")
-LOG_FIELDS = ("request", "response", "error", "latency_ms")
+TOOL_FIELDS = ("server_name", *DEFINITION_FIELDS)
+LOG_FIELDS = ("request", "response", "error", "latency_ms", "jsonrpc_id", "created_at")
+MAX_SCHEMA_ERRORS = 20
+MAX_MESSAGE_CHARS = 500
 
 
+# Rules, in memory --------------------------------------------------------------------------------
+
+
+def mcp_tool_apply(*, tool: McpTool, data: dict, now: datetime) -> McpToolVersion | None:
+    """Sets the fields `data` gives on `tool` (the others are kept); when that makes a new
+    definition, bumps the version and returns the `McpToolVersion` to save with the tool."""
+    before = tool.definition()
+    for field in TOOL_FIELDS:
+        if field in data:
+            setattr(tool, field, data[field])
+    after = tool.definition()
+    if (tool.version and after == before) or (not tool.version and not tool.has_definition):
+        return None
+    tool.version += 1
+    if tool.version > 1:
+        tool.changed_at = now
+    return McpToolVersion(tool=tool, version=tool.version, created_at=now, **after)
+
+
+def call_arguments(*, tool_name: str, request):
+    """The arguments of a logged call: the `arguments` of a request shaped as the JSON-RPC params
+    of `tools/call` (`{"name": tool_name, "arguments": {...}}`), else the request itself."""
+    if (
+        isinstance(request, dict)
+        and request.get("name") == tool_name
+        and set(request) <= {"name", "arguments", "_meta"}
+    ):
+        return request.get("arguments") or {}
+    return request
+
+
+def schema_errors_for(*, schema, arguments) -> list[dict] | None:
+    """How `arguments` break `schema` (JSON Schema, 2020-12 unless it says otherwise), or None
+    when they match or the schema can't be used."""
+    if not isinstance(schema, dict) or arguments is None:
+        return None
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    if validator is None:
+        return None
+    errors = []
+    for error in validator.iter_errors(arguments):
+        path = ".".join(str(part) for part in error.absolute_path)
+        errors.append({"path": path, "message": error.message[:MAX_MESSAGE_CHARS], "validator": error.validator})
+        if len(errors) == MAX_SCHEMA_ERRORS:
+            break
+    return sorted(errors, key=lambda e: e["path"]) or None
+
+
+@functools.lru_cache(maxsize=256)
+def _validator(schema_text: str):
+    # Keyed by the schema's text: a batch of calls to one tool compiles its schema once.
+    schema = json.loads(schema_text)
+    cls = validators.validator_for(schema, default=Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except SchemaError:
+        return None
+    return cls(schema)
+
+
+def mcp_log_build(*, project: Project, tool: McpTool | None, data: dict) -> McpLog:
+    fields = {key: data[key] for key in LOG_FIELDS if key in data}
+    if fields.get("created_at") is None:
+        fields.pop("created_at", None)  # now, by the model's default
+    log = McpLog(project=project, tool=tool, run_id=data.get("run_id"), log_type=data["log_type"], **fields)
+    if data.get("id"):
+        log.id = data["id"]
+    if tool is not None:
+        arguments = call_arguments(tool_name=tool.tool_name, request=log.request)
+        log.schema_errors = schema_errors_for(schema=tool.input_schema, arguments=arguments)
+    return log
+
+
+def log_id_taken() -> ApplicationError:
+    return ApplicationError(
+        "This log id is already taken.", errors={"id": ["Already taken: choose another id."]}, status=409
+    )
+
+
+# Writes ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
 def mcp_tool_upsert(*, project: Project, tool_name: str, data: dict) -> tuple[McpTool, bool]:
-    """The tool named `tool_name` with the fields in `data` set, and whether it was created."""
-    fields = {key: data[key] for key in TOOL_FIELDS if key in data}
-    tool = McpTool.objects.filter(project=project, tool_name=tool_name).first()
+    """The tool named `tool_name` with the fields in `data` set, and whether it was created.
+    Its row is locked when it changes, so two registrations can't both write the next version."""
+    now = timezone.now()
+    fields = [field for field in TOOL_FIELDS if field in data]
+    tools = McpTool.objects.select_for_update() if fields else McpTool.objects
+    tool = tools.filter(project=project, tool_name=tool_name).first()
     if tool is None:
         try:
             with transaction.atomic():
-                return McpTool.objects.create(project=project, tool_name=tool_name, **fields), True
+                tool = McpTool(project=project, tool_name=tool_name)
+                version = mcp_tool_apply(tool=tool, data=data, now=now)
+                tool.save(force_insert=True)
+                if version is not None:
+                    version.save(force_insert=True)
+                return tool, True
         except IntegrityError:  # registered concurrently: update that one instead
-            tool = McpTool.objects.get(project=project, tool_name=tool_name)
+            tool = tools.get(project=project, tool_name=tool_name)
     if fields:
-        for key, value in fields.items():
-            setattr(tool, key, value)
-        tool.save(update_fields=[*fields, "updated_at"])
+        version = mcp_tool_apply(tool=tool, data=data, now=now)
+        tool.save(update_fields=[*fields, "version", "changed_at", "updated_at"])
+        if version is not None:
+            version.save(force_insert=True)
     return tool, False
 
 
@@ -42,11 +147,20 @@ def mcp_tool_for_log(*, project: Project, tool_id: UUID | None = None, tool_name
     return None
 
 
-def mcp_log_create(*, project: Project, log_type: str, data: dict) -> McpLog:
-    """Logs one MCP call; `data` may name a tool (`tool_id` or `tool_name`) and a run (`run_id`)."""
-    tool = mcp_tool_for_log(project=project, tool_id=data.get("tool_id"), tool_name=data.get("tool_name"))
+@transaction.atomic
+def mcp_log_create(*, project: Project, log_type: str, data: dict) -> tuple[McpLog, bool]:
+    """Logs one MCP call, and whether it is new: a retry with the same `id` answers the stored log.
+    `data` may name a tool (`tool_id` or `tool_name`) and a run (`run_id`)."""
+    if data.get("id"):
+        existing = McpLog.objects.filter(pk=data["id"]).first()
+        if existing is not None:
+            if existing.project_id != project.pk:
+                raise log_id_taken()
+            return existing, False
     run_id = data.get("run_id")
     if run_id and not Run.objects.filter(project=project, pk=run_id).exists():
         raise Http404
-    fields = {key: data[key] for key in LOG_FIELDS if key in data}
-    return McpLog.objects.create(project=project, tool=tool, run_id=run_id, log_type=log_type, **fields)
+    tool = mcp_tool_for_log(project=project, tool_id=data.get("tool_id"), tool_name=data.get("tool_name"))
+    log = mcp_log_build(project=project, tool=tool, data={**data, "log_type": log_type})
+    log.save(force_insert=True)
+    return log, True

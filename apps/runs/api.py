@@ -7,6 +7,8 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from apps.runs import selectors, services
+from apps.runs.compare import runs_compare
+from apps.runs.replay import replay_command, run_replay_create
 from apps.runs.serializers import (
     RUNS_PAGE_SIZE,
     STEP_COLUMNS,
@@ -16,6 +18,9 @@ from apps.runs.serializers import (
     RunDetailOutput,
     RunFilterInput,
     RunListOutput,
+    CompareOutput,
+    ReplayInput,
+    ReplayOutput,
     RunRowOutput,
     StepListOutput,
     StepPageInput,
@@ -163,3 +168,33 @@ def run_timeline(request, run_id):
             else None,
         }
     )
+
+
+@extend_schema(
+    tags=["runs"],
+    request=ReplayInput,
+    responses={201: ReplayOutput, 400: BAD_INPUT, 404: NOT_FOUND},
+    description=(
+        "Creates a pending replay of the run from step `from_step`: a new run whose steps before it are "
+        "copies of the recorded ones. Run it with the `command` it answers (the SDK's replay mode)."
+    ),
+)
+@api_view(["POST"])
+def run_replay(request, run_id):
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    replay = run_replay_create(run=run, **parsed(ReplayInput, request.data))
+    replay.command = replay_command(replay)
+    return Response(ReplayOutput(replay).data, status=201)
+
+
+@extend_schema(
+    tags=["runs"],
+    responses={200: CompareOutput, 404: NOT_FOUND},
+    description="Aligns the steps of two of your runs and marks each identical, changed (with a JSON diff), added "
+    "or removed; compares their totals.",
+)
+@api_view(["GET"])
+def run_compare(request, run_id, other_id):
+    a = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    b = selectors.run_get_for_user(user=request.user, run_id=other_id)
+    return Response(CompareOutput(runs_compare(a=a, b=b)).data)

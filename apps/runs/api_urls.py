@@ -9,4 +9,6 @@ urlpatterns: list = [
     *slash_path("/<uuid:run_id>/steps", api.run_steps),
     *slash_path("/<uuid:run_id>/timeline", api.run_timeline),
     *slash_path("/<uuid:run_id>/resume", run_resume_api),
+    *slash_path("/<uuid:run_id>/replay", api.run_replay),
+    *slash_path("/<uuid:run_id>/compare/<uuid:other_id>", api.run_compare),
 ]

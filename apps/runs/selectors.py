@@ -255,3 +255,11 @@ def first_error_index(*, run: Run) -> int | None:
     """The index of the run's first failed step (or step carrying an error), for "jump to error"."""
     failed = Q(status=StepStatus.FAILED) | Q(error__isnull=False)
     return steps_for_run(run=run).filter(failed).order_by("step_index").values_list("step_index", flat=True).first()
+
+
+# Replays -----------------------------------------------------------------------------------------
+
+
+def replays_of(*, run: Run, limit: int = 20) -> list[Run]:
+    """The newest replays of `run` (they are in its project, so the caller may see them)."""
+    return list(runs_rows(Run.objects.filter(replay_of=run)).order_by("-started_at")[:limit])

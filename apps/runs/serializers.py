@@ -179,3 +179,52 @@ class TimelineOutput(serializers.Serializer):
     steps = TimelineStepOutput(many=True)
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
+
+
+# Replay and compare ------------------------------------------------------------------------------
+
+
+class ReplayInput(serializers.Serializer):
+    from_step = serializers.IntegerField(help_text="The step to fork at: steps before it are copied as recorded.")
+    input = serializers.JSONField(required=False, allow_null=True, help_text="A new run input (default: the original's).")
+    step_input = serializers.JSONField(
+        required=False, allow_null=True, help_text="A new input for step `from_step`: the SDK calls it with these arguments."
+    )
+    step_output = serializers.JSONField(
+        required=False, allow_null=True, help_text="An output for step `from_step`: the SDK returns it without running the step."
+    )
+
+
+class ReplayOutput(RunRowOutput):
+    input = serializers.JSONField(allow_null=True)
+    metadata = serializers.JSONField(allow_null=True)
+    command = serializers.CharField(help_text="Runs the replay; replace module:function with the agent's entry point.")
+
+    class Meta:
+        model = Run
+        fields = [*RUN_ROW_FIELDS, "input", "metadata", "command"]
+
+
+class CompareStepOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(["identical", "changed", "added", "removed"])
+    a = serializers.DictField(allow_null=True, help_text="The step of run A (none when added).")
+    b = serializers.DictField(allow_null=True, help_text="The step of run B (none when removed).")
+    diff = serializers.DictField(help_text="Per field (input, output, error): {changes: [{path, op, a, b}], more}.")
+
+
+class CompareTotalOutput(serializers.Serializer):
+    field = serializers.CharField()
+    a = serializers.JSONField(allow_null=True)
+    b = serializers.JSONField(allow_null=True)
+    delta = serializers.IntegerField(allow_null=True)
+    same = serializers.BooleanField()
+
+
+class CompareOutput(serializers.Serializer):
+    a = RunRowOutput()
+    b = RunRowOutput()
+    totals = CompareTotalOutput(many=True)
+    counts = serializers.DictField(child=serializers.IntegerField())
+    steps = CompareStepOutput(many=True)
+    run_diff = serializers.DictField(help_text="JSON diffs of the runs' input and output, when they differ.")
+    truncated = serializers.BooleanField(help_text="True when a run has more steps than the diff covers.")

@@ -19,11 +19,13 @@ from collections.abc import Callable
 from typing import Any
 
 from agentscope_sdk._version import __version__
+from agentscope_sdk.breakpoints import Aborted
 from agentscope_sdk.client import Client
 from agentscope_sdk.decorators import make_decorator
 from agentscope_sdk.tracing import Run, Step, current_run, current_step
 
 __all__ = [
+    "Aborted",
     "Client",
     "Run",
     "Step",

@@ -8,6 +8,7 @@ import sys
 
 import httpx
 
+from agentscope_sdk import mcp_proxy, testing
 from agentscope_sdk._version import __version__
 from agentscope_sdk.client import DEFAULT_BASE_URL
 from agentscope_sdk.transport import BATCH_PATH
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--base-url", default=os.environ.get("AGENTSCOPE_BASE_URL", DEFAULT_BASE_URL))
     check.add_argument("--api-key", default=os.environ.get("AGENTSCOPE_API_KEY"))
     check.set_defaults(handler=ping)
+    mcp_proxy.add_parser(commands)
+    testing.add_parser(commands)
     args = parser.parse_args(argv)
     return args.handler(args)
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentscope_sdk._json import DEFAULT_MAX_CHARS, to_jsonable
+from agentscope_sdk.breakpoints import Breakpoints, enabled_from_env, max_wait_from_env
 from agentscope_sdk.decorators import make_decorator
 from agentscope_sdk.tracing import Run
 from agentscope_sdk.transport import Sender, SenderConfig
@@ -27,6 +28,11 @@ class Client:
     `batch_size`, at least every `flush_interval` seconds; failed sends are retried with exponential
     backoff up to `max_retries` times. At interpreter exit the queue is flushed for at most
     `shutdown_timeout` seconds.
+
+    A step that one of the project's enabled breakpoints could stop is posted synchronously and its
+    call waits for a person's decision, for at most `breakpoint_timeout` seconds (env
+    `AGENTSCOPE_BREAKPOINT_TIMEOUT`, default 600). `breakpoints=False`, or the environment variable
+    `AGENTSCOPE_BREAKPOINTS=off`, turns that off: nothing ever pauses.
     """
 
     def __init__(
@@ -43,6 +49,8 @@ class Client:
         shutdown_timeout: float = 10.0,
         max_field_size: int = DEFAULT_MAX_CHARS,
         enabled: bool = True,
+        breakpoints: bool = True,
+        breakpoint_timeout: float | None = None,
     ):
         self.api_key = api_key or os.environ.get("AGENTSCOPE_API_KEY") or ""
         self.base_url = (base_url or os.environ.get("AGENTSCOPE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
@@ -62,6 +70,11 @@ class Client:
             shutdown_timeout=shutdown_timeout,
         )
         self._sender = Sender(config)
+        self.breakpoints = Breakpoints(
+            self._sender,
+            enabled=self.enabled and enabled_from_env(breakpoints),
+            max_wait=max_wait_from_env(breakpoint_timeout),
+        )
 
     # Recording.
 
@@ -156,6 +169,7 @@ class Client:
     def close(self, timeout: float | None = None) -> bool:
         """Flush (for at most `timeout` seconds) and stop the sender; later events are ignored."""
         self.enabled = False
+        self.breakpoints.close()
         try:
             return self._sender.close(self._sender.config.shutdown_timeout if timeout is None else timeout)
         except Exception:

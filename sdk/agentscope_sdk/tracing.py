@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentscope_sdk._ids import new_id
 from agentscope_sdk._usage import usage_of
+from agentscope_sdk.breakpoints import Aborted, Decision
 
 if TYPE_CHECKING:
     from agentscope_sdk.client import Client
@@ -75,12 +76,14 @@ class Run:
         self.external_id = external_id
         self.output: Any = None
         self.started = self.ended = False
+        self.replay: Any = None  # the plan of a replay run (agentscope_sdk.replay.Replay), in replay mode
         self._token: contextvars.Token | None = None
 
     def start(self) -> Run:
         if self.started:
             return self
         self.started = True
+        self.client.breakpoints.prepare()
         body: dict[str, Any] = {"id": self.id, "agent_name": self.agent_name, "started_at": time.time()}
         if self.input is not None:
             body["input"] = self.client.jsonable(self.input)
@@ -152,6 +155,10 @@ class Run:
         """Record a step that is already over, in one event; returns its id. Times are epoch
         seconds (`time.time()`) or aware datetimes."""
         client = self.client
+        if self.replay is not None:  # in a replay, before the fork: the recorded step stands, nothing is sent
+            logged = Step(self, name, check_step_type(type), input=input)
+            if self.replay.intercept(logged):
+                return logged.id
         step_id = new_id()
         started_at = _epoch(started_at)
         ended = time.time() if ended_at is None else _epoch(ended_at)
@@ -190,6 +197,8 @@ class Run:
         self.end(error=exc)
 
     async def __aenter__(self) -> Run:
+        if not self.started:
+            await self.client.breakpoints.aprepare()
         return self.__enter__()
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
@@ -200,7 +209,11 @@ class Run:
 
 
 class Step:
-    """A step of a run, posted as running when it starts and completed (or failed) when it ends."""
+    """A step of a run, posted as running when it starts and completed (or failed) when it ends.
+
+    A step that an enabled breakpoint could stop is posted synchronously instead, and `start()`
+    blocks until a person decides: `decision` says what they chose; with an edited input `input`
+    holds it; on Skip `skipped` is true and `output` holds what to return; Abort raises `Aborted`."""
 
     def __init__(
         self, run: Run, name: str, step_type: str, *, input: Any = None, metadata: dict[str, Any] | None = None
@@ -214,6 +227,10 @@ class Step:
         self.output: Any = None
         self.tokens_used: int | None = None
         self.parent_id: str | None = None
+        self.decision: Decision | None = None
+        self.skipped = False
+        self.replayed = False  # replay mode: answered from the recording, never executed nor posted
+        self.replay_error: BaseException | None = None  # ... by raising the recorded error
         self._started = 0.0
         self._token: contextvars.Token | None = None
         self.ended = False
@@ -235,6 +252,24 @@ class Step:
         self.metadata.update(metadata)
 
     def start(self) -> Step:
+        if self.run.replay is not None and self.run.replay.intercept(self):
+            return self
+        body = self._open()
+        if body is not None:
+            self._resume(self.run.client.breakpoints.before(self.run.id, body))
+        return self
+
+    async def astart(self) -> Step:
+        """`start()` for async code: a pause waits with `asyncio.sleep`, never blocking the loop."""
+        if self.run.replay is not None and self.run.replay.intercept(self):
+            return self
+        body = self._open()
+        if body is not None:
+            self._resume(await self.run.client.breakpoints.abefore(self.run.id, body))
+        return self
+
+    def _open(self) -> dict[str, Any] | None:
+        """Queue the step as running; or, when a breakpoint could stop it, return its body to post now."""
         parent = _current_step.get()
         if parent is not None and parent.run is self.run:
             self.parent_id = parent.id
@@ -252,13 +287,51 @@ class Step:
             body["metadata"] = client.jsonable(self.metadata)
         if self.parent_id is not None:
             body["parent_id"] = self.parent_id
-        client.emit("step.create", body)
         self._token = _current_step.set(self)
-        return self
+        if client.breakpoints.may_stop(self.run.agent_name, self.step_type, self.name):
+            return body
+        client.emit("step.create", body)
+        return None
 
-    def end(self, error: BaseException | dict | str | None = None) -> None:
-        if self.ended:
-            return
+    def _resume(self, decision: Decision) -> None:
+        if decision.hit_id is not None:  # it did stop
+            self.decision = decision
+        if decision.action == "abort":
+            aborted = Aborted(decision.message or "Aborted at a breakpoint", hit_id=decision.hit_id)
+            self.end(aborted)
+            raise aborted
+        self._started = time.perf_counter()  # the latency is the step's own, not the time it waited
+        if decision.edited:
+            self.input = decision.input
+        if decision.action == "skip":
+            self.skipped, self.output = True, decision.output
+
+    def end(self, error: BaseException | dict | str | None = None) -> Decision | None:
+        """Complete the step. After an error an `on_error` breakpoint may stop it: then this returns
+        the decision (Skip: `output` is what to return instead of the error) or raises `Aborted`."""
+        body = self._close(error)
+        if body is None:
+            return None
+        breakpoints = self.run.client.breakpoints
+        if _may_pause_after(error) and breakpoints.may_stop_after_error(self.run.agent_name):
+            return self._after_error(breakpoints.after(self.run.id, self.id, body), error)
+        self.run.client.emit("step.update", body)
+        return None
+
+    async def aend(self, error: BaseException | dict | str | None = None) -> Decision | None:
+        body = self._close(error)
+        if body is None:
+            return None
+        breakpoints = self.run.client.breakpoints
+        if _may_pause_after(error) and breakpoints.may_stop_after_error(self.run.agent_name):
+            return self._after_error(await breakpoints.aafter(self.run.id, self.id, body), error)
+        self.run.client.emit("step.update", body)
+        return None
+
+    def _close(self, error: BaseException | dict | str | None) -> dict[str, Any] | None:
+        if self.ended or self.replayed:
+            self.ended = True
+            return None
         self.ended = True
         if self._token is not None:
             try:
@@ -280,22 +353,40 @@ class Step:
             body["tokens_used"] = self.tokens_used
         if self.metadata:
             body["metadata"] = client.jsonable(self.metadata)
-        client.emit("step.update", body)
+        return body
+
+    def _after_error(self, decision: Decision, error: Any) -> Decision:
+        if decision.hit_id is not None:
+            self.decision = decision
+        if decision.action == "abort":
+            cause = error if isinstance(error, BaseException) else None
+            raise Aborted(decision.message or "Aborted at a breakpoint", hit_id=decision.hit_id) from cause
+        if decision.action == "skip":
+            self.skipped, self.output = True, decision.output
+        return decision
 
     def __enter__(self) -> Step:
         return self.start()
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.end(error=exc)
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        # Skip at an on_error breakpoint: the block's exception is dropped and `output` is the result.
+        decision = self.end(error=exc)
+        return exc is not None and decision is not None and decision.action == "skip"
 
     async def __aenter__(self) -> Step:
-        return self.start()
+        return await self.astart()
 
-    async def __aexit__(self, exc_type, exc, tb) -> None:
-        self.end(error=exc)
+    async def __aexit__(self, exc_type, exc, tb) -> bool:
+        decision = await self.aend(error=exc)
+        return exc is not None and decision is not None and decision.action == "skip"
 
     def __repr__(self) -> str:
         return f"<Step {self.step_type} {self.name} {self.id}>"
+
+
+def _may_pause_after(error: Any) -> bool:
+    """An error an `on_error` breakpoint may stop at; not an interruption (Ctrl-C, cancellation, Aborted)."""
+    return error is not None and (isinstance(error, Exception) or not isinstance(error, BaseException))
 
 
 def _epoch(value: float | datetime | None) -> float | None:
@@ -305,6 +396,8 @@ def _epoch(value: float | datetime | None) -> float | None:
 
 
 def _error_body(client: Client, error: BaseException | dict | str) -> Any:
+    if isinstance(error, Aborted):  # the run's error as the server recorded it, not a traceback
+        return error.error
     if isinstance(error, BaseException):
         return client.jsonable(error_of(error))
     if isinstance(error, str):

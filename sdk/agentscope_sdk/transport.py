@@ -281,14 +281,26 @@ class Sender:
 
     def _client(self) -> httpx.Client:
         if self._http is None:
-            timeout = httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout)
-            headers = {
-                "X-Agentscope-Key": self.config.api_key,
-                "Content-Type": "application/json",
-                "User-Agent": f"agentscope-sdk/{__version__}",
-            }
-            self._http = httpx.Client(timeout=timeout, headers=headers)
+            self._http = http_client(self.config)
         return self._http
+
+
+def http_client(config: SenderConfig) -> httpx.Client:
+    """An HTTP client that speaks to the server with the key, as the SDK's requests do."""
+    timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
+    headers = {
+        "X-Agentscope-Key": config.api_key,
+        "Content-Type": "application/json",
+        "User-Agent": f"agentscope-sdk/{__version__}",
+    }
+    return httpx.Client(timeout=timeout, headers=headers)
+
+
+def json_body(body: dict[str, Any]) -> bytes:
+    """One event's body as the single endpoints take it (times as ISO 8601), leaving `body` as it was."""
+    body = dict(body)
+    _iso_times(body)
+    return _dumps(body)
 
 
 def _merged(batch: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -308,15 +320,22 @@ def _merged(batch: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
 
 
 def _encode(event: dict[str, Any]) -> bytes:
-    body = event["body"]
+    _iso_times(event["body"])
+    return _dumps(event)
+
+
+def _iso_times(body: dict[str, Any]) -> None:
     for key in _TIMESTAMPS:
         value = body.get(key)
         if type(value) is float:
             body[key] = dt.datetime.fromtimestamp(value, dt.timezone.utc).isoformat()
+
+
+def _dumps(value: Any) -> bytes:
     try:
-        return json.dumps(event, separators=(",", ":"), allow_nan=False).encode()
+        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
     except (TypeError, ValueError):  # a value the agent passed straight through, e.g. NaN
-        return json.dumps(to_jsonable(event), separators=(",", ":")).encode()
+        return json.dumps(to_jsonable(value), separators=(",", ":")).encode()
 
 
 def _chunks(encoded: list[tuple[str, bytes]]):

@@ -4,7 +4,8 @@ from django.urls import reverse
 
 from apps.accounts.models import User
 from apps.breakpoints.models import Breakpoint, BreakpointHit
-from apps.mcp.models import McpLog, McpTool
+from apps.dashboard.models import AgentDay, RollupDay
+from apps.mcp.models import McpLog, McpTool, McpToolVersion
 from apps.projects.services import api_key_create
 from apps.runs.models import Run, RunStep
 from apps.testing.models import Test, TestRun
@@ -32,6 +33,11 @@ def one_of_each(project):
     )
     BreakpointHit.objects.create(run=run, step=step, breakpoint=bp, step_input={"a": 1})
     tool = McpTool.objects.create(project=project, tool_name="fetch")
+    McpToolVersion.objects.create(tool=tool, version=1, description="Fetch a URL")
+    RollupDay.objects.create(project=project, day=run.started_at.date())
+    AgentDay.objects.create(
+        project=project, day=run.started_at.date(), agent_name="bot", runs=1, failed=0, duration_sum=5, duration_count=1
+    )
     McpLog.objects.create(project=project, tool=tool, run=run, log_type="response", request={"url": "x"})
 
 

@@ -1,0 +1,162 @@
+"""Server-rendered SVG charts: axis labels, a `<title>` with the exact values on every mark (the
+browser shows it on hover), and an empty state that says so in words."""
+
+import math
+from datetime import date
+
+from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+W, H = 640, 220  # viewBox of the bar chart
+LEFT, RIGHT, TOP, BOTTOM = 40, 8, 12, 28  # room for the axis labels
+
+
+def nice_max(value: int) -> int:
+    """The axis top: 1, 2, 2.5 or 5 times a power of ten, at least `value` (and at least 4)."""
+    if value <= 4:
+        return 4
+    power = 10 ** math.floor(math.log10(value / 4))
+    for step in (1, 2, 2.5, 5, 10):
+        if step * power * 4 >= value:
+            return int(step * power * 4)
+    return value  # unreachable
+
+
+def _n(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{part / whole * 100:.1f}%".replace(".0%", "%") if whole else "—"
+
+
+@register.simple_tag
+def runs_chart(days: list[dict], label: str = "Runs and failures per day") -> SafeString:
+    """Bars of runs per day with the failed part in red; each day's column has a title with its numbers."""
+    peak = nice_max(max((day["runs"] for day in days), default=0))
+    plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
+    slot = plot_w / max(len(days), 1)
+    bar = min(slot * 0.6, 48)
+    grid = format_html_join(
+        "",
+        '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
+        '<text class="chart-axis" x="{}" y="{}" text-anchor="end">{}</text>',
+        (
+            (LEFT, W - RIGHT, _n(y), _n(y), LEFT - 8, _n(y + 3.5), f"{round(peak * n / 4):,}")
+            for n in range(5)
+            for y in [TOP + plot_h - plot_h * n / 4]
+        ),
+    )
+    columns = []
+    for i, day in enumerate(days):
+        x = LEFT + slot * i
+        runs_h, failed_h = plot_h * day["runs"] / peak, plot_h * day["failed"] / peak
+        when = date.fromisoformat(day["date"])
+        title = (
+            f"{when:%a %b} {when.day}: {day['runs']:,} run{'s' if day['runs'] != 1 else ''}, {day['failed']:,} failed"
+        )
+        if day["runs"]:
+            title += f" ({_pct(day['failed'], day['runs'])} error rate)"
+        label_x = f"{when:%a} {when.day}" if len(days) <= 10 else (f"{when:%b} {when.day}" if i % 5 == 0 else "")
+        columns.append(
+            format_html(
+                '<g class="chart-col" data-date="{}" tabindex="0"><title>{}</title>'
+                '<rect class="chart-hit" x="{}" y="{}" width="{}" height="{}"></rect>'
+                '<rect class="chart-bar" x="{}" y="{}" width="{}" height="{}" rx="3"></rect>'
+                '<rect class="chart-failed" x="{}" y="{}" width="{}" height="{}" rx="3"></rect>'
+                '<text class="chart-axis" x="{}" y="{}" text-anchor="middle">{}</text></g>',
+                day["date"],
+                title,
+                _n(x),
+                TOP,
+                _n(slot),
+                plot_h,
+                _n(x + (slot - bar) / 2),
+                _n(TOP + plot_h - runs_h),
+                _n(bar),
+                _n(runs_h),
+                _n(x + (slot - bar) / 2),
+                _n(TOP + plot_h - failed_h),
+                _n(bar),
+                _n(failed_h),
+                _n(x + slot / 2),
+                H - 8,
+                label_x,
+            )
+        )
+    return format_html(
+        '<svg class="chart chart-bars" viewBox="0 0 {} {}" role="img" aria-label="{}">{}{}</svg>',
+        W,
+        H,
+        label,
+        grid,
+        SafeString("".join(columns)),
+    )
+
+
+DONUT_PARTS = (("passed", "Passed"), ("failed", "Failed"), ("error", "Error"))
+RADIUS = 60
+CIRCUMFERENCE = 2 * math.pi * RADIUS
+
+
+@register.simple_tag
+def test_health_chart(health: dict) -> SafeString:
+    """A donut of passed / failed / error test runs with the pass rate in its middle."""
+    judged = sum(health.get(key, 0) for key, _ in DONUT_PARTS)
+    if not judged:
+        return format_html(
+            '<svg class="chart chart-donut is-empty" viewBox="0 0 160 160" role="img" aria-label="No test runs">'
+            "<title>No test runs in this period</title>"
+            '<circle class="donut-track" cx="80" cy="80" r="{}"></circle>'
+            '<text class="donut-value" x="80" y="78" text-anchor="middle">—</text>'
+            '<text class="donut-caption" x="80" y="98" text-anchor="middle">no test runs</text></svg>',
+            RADIUS,
+        )
+    offset, arcs = 0.0, []
+    for key, label in DONUT_PARTS:
+        count = health.get(key, 0)
+        if not count:
+            continue
+        length = CIRCUMFERENCE * count / judged
+        arcs.append(
+            format_html(
+                '<circle class="donut-arc donut-{}" cx="80" cy="80" r="{}" stroke-dasharray="{} {}" '
+                'stroke-dashoffset="{}" transform="rotate(-90 80 80)"><title>{}: {} ({})</title></circle>',
+                key,
+                RADIUS,
+                _n(length),
+                _n(CIRCUMFERENCE - length),
+                _n(-offset),
+                label,
+                f"{count:,}",
+                _pct(count, judged),
+            )
+        )
+        offset += length
+    return format_html(
+        '<svg class="chart chart-donut" viewBox="0 0 160 160" role="img" aria-label="Test health: {} passed">'
+        '<circle class="donut-track" cx="80" cy="80" r="{}"></circle>{}'
+        '<text class="donut-value" x="80" y="80" text-anchor="middle">{}</text>'
+        '<text class="donut-caption" x="80" y="99" text-anchor="middle">pass rate</text></svg>',
+        _pct(health.get("passed", 0), judged),
+        RADIUS,
+        SafeString("".join(arcs)),
+        _pct(health.get("passed", 0), judged),
+    )
+
+
+@register.inclusion_tag("dashboard/_delta.html")
+def delta(change: float | None, good: str = "down", points: bool = False) -> dict:
+    """↑/↓ against the previous period, green when it moved the good way (`good` is "up", "down" or
+    "neither")."""
+    if change is None:
+        return {"change": None}
+    direction = "flat" if round(abs(change) * 100, 1) == 0 else ("up" if change > 0 else "down")
+    neutral = direction == "flat" or good == "neither"
+    tone = "neutral" if neutral else ("good" if direction == good else "bad")
+    size = abs(change) * 100
+    text = f"{size:.1f}".removesuffix(".0") + (" pts" if points else "%")
+    return {"change": change, "direction": direction, "tone": tone, "text": text}

@@ -1,0 +1,75 @@
+"""/api/mcp: the MCP inspector's tools, logs and stats. JWT or session, scoped to the caller's projects."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from apps.core.pagination import PageSizePagination
+from apps.mcp import selectors
+from apps.mcp.serializers import (
+    McpLogFilter,
+    McpLogOutput,
+    McpStatsFilter,
+    McpStatsOutput,
+    McpToolDetailOutput,
+    McpToolFilter,
+    McpToolOutput,
+)
+from apps.projects.selectors import project_get
+
+PAGE = [OpenApiParameter("page", int), OpenApiParameter("page_size", int, description="Default 50, at most 200.")]
+
+
+def paginated(request, queryset, serializer_class):
+    paginator = PageSizePagination()
+    page = paginator.paginate_queryset(queryset, request)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def parsed(serializer_class, request) -> dict:
+    # A plain dict: DRF reads a missing boolean in form data (a QueryDict) as False.
+    serializer = serializer_class(data=request.query_params.dict())
+    serializer.is_valid(raise_exception=True)
+    filters = {key: value for key, value in serializer.validated_data.items() if value is not None}
+    if "project_id" in filters:
+        project_get(user=request.user, project_id=filters["project_id"])  # 404 for another tenant's
+    return filters
+
+
+@extend_schema(tags=["mcp"], parameters=[McpToolFilter, *PAGE], responses={200: McpToolOutput(many=True)})
+@api_view(["GET"])
+def tool_list(request):
+    tools = selectors.tools_for_user(user=request.user, **parsed(McpToolFilter, request))
+    return paginated(request, tools, McpToolOutput)
+
+
+@extend_schema(tags=["mcp"], responses={200: McpToolDetailOutput})
+@api_view(["GET"])
+def tool_detail(request, tool_id):
+    return Response(McpToolDetailOutput(selectors.tool_detail(user=request.user, tool_id=tool_id)).data)
+
+
+@extend_schema(tags=["mcp"], parameters=[McpLogFilter, *PAGE], responses={200: McpLogOutput(many=True)})
+@api_view(["GET"])
+def log_list(request):
+    logs = selectors.logs_for_user(user=request.user, **parsed(McpLogFilter, request))
+    return paginated(request, logs, McpLogOutput)
+
+
+@extend_schema(tags=["mcp"], responses={200: McpLogOutput})
+@api_view(["GET"])
+def log_detail(request, log_id):
+    return Response(McpLogOutput(selectors.log_get(user=request.user, log_id=log_id)).data)
+
+
+@extend_schema(
+    tags=["mcp"],
+    parameters=[McpStatsFilter],
+    responses={200: McpStatsOutput},
+    description="24h in hourly buckets, 7d and 30d in daily ones; p95 is interpolated like percentile_cont.",
+)
+@api_view(["GET"])
+def stats(request):
+    filters = parsed(McpStatsFilter, request)
+    project = project_get(user=request.user, project_id=filters["project_id"])
+    return Response(McpStatsOutput(selectors.mcp_stats(project=project, period=filters["period"])).data)
