@@ -3,7 +3,6 @@ verdicts on the runs it recorded."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.response import Response
 
 from apps.ingest.api import errors, ingest_api, project
 from apps.projects.api import paginated
@@ -26,7 +25,17 @@ class IngestTestOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Test
-        fields = ["id", "name", "description", "test_type", "project_id", "project_name", "agent_name", "target", "input"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "test_type",
+            "project_id",
+            "project_name",
+            "agent_name",
+            "target",
+            "input",
+        ]
 
     def get_agent_name(self, test: Test) -> str | None:
         return test.target.get("agent_name")

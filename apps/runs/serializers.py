@@ -186,12 +186,18 @@ class TimelineOutput(serializers.Serializer):
 
 class ReplayInput(serializers.Serializer):
     from_step = serializers.IntegerField(help_text="The step to fork at: steps before it are copied as recorded.")
-    input = serializers.JSONField(required=False, allow_null=True, help_text="A new run input (default: the original's).")
+    input = serializers.JSONField(
+        required=False, allow_null=True, help_text="A new run input (default: the original's)."
+    )
     step_input = serializers.JSONField(
-        required=False, allow_null=True, help_text="A new input for step `from_step`: the SDK calls it with these arguments."
+        required=False,
+        allow_null=True,
+        help_text="A new input for step `from_step`: the SDK calls it with these arguments.",
     )
     step_output = serializers.JSONField(
-        required=False, allow_null=True, help_text="An output for step `from_step`: the SDK returns it without running the step."
+        required=False,
+        allow_null=True,
+        help_text="An output for step `from_step`: the SDK returns it without running the step.",
     )
 
 

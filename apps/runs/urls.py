@@ -7,4 +7,7 @@ urlpatterns = [
     *slash_path("runs/<uuid:run_id>", views.run_detail, name="detail"),
     *slash_path("runs/<uuid:run_id>/timeline", views.run_timeline, name="timeline"),
     *slash_path("runs/<uuid:run_id>/delete", views.run_delete, name="delete"),
+    *slash_path("runs/<uuid:run_id>/replay", views.run_replay, name="replay"),
+    *slash_path("runs/<uuid:run_id>/compare/<uuid:other_id>", views.run_compare, name="compare"),
+    *slash_path("runs/compare", views.run_compare_pick, name="compare_pick"),
 ]

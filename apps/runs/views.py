@@ -4,6 +4,7 @@ Each view renders one named partial of its template when htmx asks for that elem
 else the whole page, so every filtered list, step and page of the timeline has a real URL.
 """
 
+import json
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -15,9 +16,12 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
+from apps.core.errors import ApplicationError
 from apps.runs import selectors, services
+from apps.runs.compare import runs_compare
 from apps.runs.inspection import chat_messages, chat_reply, error_view, step_model, step_usage
 from apps.runs.models import RunStatus, StepStatus, StepType
+from apps.runs.replay import UNSET, replay_command, run_replay_create
 from apps.runs.serializers import RUNS_PAGE_SIZE, TIMELINE_PAGE_SIZE, RunFilterInput
 from apps.runs.services import elapsed_ms
 from apps.runs.timeline import LIVE, run_span_ms, timeline_steps, timeline_window
@@ -208,6 +212,8 @@ def run_detail(request, run_id):
     }
     if target in (None, "run-header") and run.error_count:
         context["first_error"] = selectors.first_error_index(run=run)
+    if target in (None, "run-header") and run.status == RunStatus.PENDING and run.replay_from_step is not None:
+        context["pending_command"] = replay_command(run)  # shown until the SDK picks the replay up
     window = None
     if target in (None, "timeline"):
         around = None if filters["type"] or filters["q"] else index
@@ -217,6 +223,8 @@ def run_detail(request, run_id):
         context |= _axis(context["span_ms"])
     elif target != "timeline":
         context |= _inspector_context(run, index, window)
+    if target is None:
+        context |= _replay_context(run, index, shown=context.get("step"))
     partials = {"inspector": "inspector", "run-header": "run_header", "timeline": "timeline"}
     return _render(request, "runs/detail.html", context, partials)
 
@@ -256,3 +264,96 @@ def _refresh_running(run, tracked: str, *, filters: dict, window) -> dict:
     still = {entry.index for entry in refreshed if entry.status == StepStatus.RUNNING}
     running = sorted(still | set(window.running_indexes))[:MAX_TRACKED]
     return {"refreshed": refreshed, "running": ",".join(map(str, running))}
+
+
+# Replay and compare ------------------------------------------------------------------------------
+
+REPLAY_STEP_CHOICES = 1000  # the modal lists this many steps; past them the index is typed
+JSON_FIELDS = {"input": "Run input", "step_input": "Step input", "step_output": "Step output"}
+
+
+def _replay_context(run, index: int | None, shown=None) -> dict:
+    """The Replay dialog (steps to start from, the default step's input) and the run's replays.
+    `shown` is the step the inspector shows, when it is the one to start from."""
+    steps = list(
+        selectors.steps_for_run(run=run)
+        .order_by("step_index")
+        .values_list("step_index", "step_type", "name")[:REPLAY_STEP_CHOICES]
+    )
+    start = index if index is not None and 0 <= index < run.step_count else 0
+    fork = shown if shown is not None and shown.step_index == start else selectors.step_at(run=run, index=start)
+    return {
+        "replay_steps": steps,
+        "replay_form": {
+            "from_step": start,
+            "input": _pretty(run.input),
+            "step_input": _pretty(fork.input if fork else None),
+            "step_output": "",
+        },
+        "replays": selectors.replays_of(run=run),
+    }
+
+
+def _pretty(value) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _replay_fields(post) -> tuple[dict, dict]:
+    """The replay's arguments from the dialog's form, and the errors by field."""
+    data, errors = {}, {}
+    try:
+        data["from_step"] = int(post.get("from_step", ""))
+    except ValueError:
+        errors["from_step"] = ["Choose the step to start from."]
+    for field, label in JSON_FIELDS.items():
+        text = post.get(field, "").strip()
+        if not text or (field == "step_output" and not post.get("use_step_output")):
+            continue
+        try:
+            data[field] = json.loads(text)
+        except ValueError as exc:
+            errors[field] = [f"{label} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."]
+    return data, errors
+
+
+@login_required
+@require_POST
+def run_replay(request, run_id):
+    """The Replay dialog's form: the new pending run and the command that runs it (or the errors)."""
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    data, errors = _replay_fields(request.POST)
+    replay = None
+    if not errors:
+        try:
+            replay = run_replay_create(run=run, **{key: data.get(key, UNSET) for key in ("from_step", *JSON_FIELDS)})
+        except ApplicationError as exc:
+            errors = exc.errors
+    if replay is not None and not request.htmx:
+        messages.success(request, f"Replay created: run it with {replay_command(replay)}")
+        return redirect("runs:detail", replay.pk)
+    if errors and not request.htmx:
+        messages.error(request, " ".join(message for field in errors.values() for message in field))
+        return redirect("runs:detail", run.pk)
+    context = {"run": run, "replay": replay, "errors": errors, "command": replay and replay_command(replay)}
+    if errors:
+        context |= _replay_context(run, data.get("from_step"))
+        context["replay_form"] |= {key: request.POST.get(key, "") for key in ("input", "step_input", "step_output")}
+        context["replay_form"]["use_step_output"] = bool(request.POST.get("use_step_output"))
+    return render(request, "runs/_replay.html#replay_body", context)
+
+
+@login_required
+def run_compare(request, run_id, other_id):
+    a = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    b = selectors.run_get_for_user(user=request.user, run_id=other_id)
+    return render(request, "runs/compare.html", {"diff": runs_compare(a=a, b=b)})
+
+
+@login_required
+def run_compare_pick(request):
+    """The runs list's Compare button: two checked runs."""
+    picked = request.GET.getlist("run")[:2]
+    if len(picked) != 2:
+        messages.error(request, "Pick two runs to compare.")
+        return redirect("runs:list")
+    return redirect("runs:compare", *picked)

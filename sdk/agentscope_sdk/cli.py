@@ -8,7 +8,7 @@ import sys
 
 import httpx
 
-from agentscope_sdk import mcp_proxy, testing
+from agentscope_sdk import mcp_proxy, replay, testing
 from agentscope_sdk._version import __version__
 from agentscope_sdk.client import DEFAULT_BASE_URL
 from agentscope_sdk.transport import BATCH_PATH
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     check.set_defaults(handler=ping)
     mcp_proxy.add_parser(commands)
     testing.add_parser(commands)
+    replay.add_parser(commands)
     args = parser.parse_args(argv)
     return args.handler(args)
 

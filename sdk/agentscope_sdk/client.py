@@ -144,6 +144,15 @@ class Client:
             body["run_id"] = run_id
         self.emit("mcp.log", body)
 
+    # Replay.
+
+    def replay(self, run_id: str, *, agent: Callable[..., Any], entrypoint: str | None = None, timeout: float = 30.0):
+        """Run `agent` as the replay run `run_id` (see agentscope_sdk.replay); returns a ReplayResult.
+        Raises `ReplayError` when the replay can't start."""
+        from agentscope_sdk.replay import replay_run  # replay imports this module
+
+        return replay_run(self, run_id, agent, entrypoint=entrypoint, timeout=timeout)
+
     # Delivery.
 
     def emit(self, event_type: str, body: dict[str, Any]) -> None:

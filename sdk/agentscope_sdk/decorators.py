@@ -106,9 +106,9 @@ class _Spec:
             client = run.client if run is not None else self.get_client()
             if not client.enabled:
                 return None
-            if self.step_type is None and run is not None and run.replay is not None:
-                if run.replay.adopt_root(self.name):
-                    return None  # replay mode: the agent's own trace is the replay run, not a step of it
+            replay = run.replay if run is not None and self.step_type is None else None
+            if replay is not None and replay.adopt_root(self.name):
+                return None  # replay mode: the agent's own trace is the replay run, not a step of it
             inputs = binder(args, kwargs) if binder is not None else None
             started: Run | None = None
             if run is None:

@@ -20,8 +20,11 @@ A step written with `with run.step(...)` can't be kept from executing: before th
 
 from __future__ import annotations
 
+import argparse
 import builtins
 import logging
+import os
+import sys
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,10 +32,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from agentscope_sdk.breakpoints import Aborted, Decision
+from agentscope_sdk.client import DEFAULT_BASE_URL, Client
+from agentscope_sdk.testing import UsageError, call_agent, load_agent
 from agentscope_sdk.tracing import Run, _current_step
 
 if TYPE_CHECKING:
-    from agentscope_sdk.client import Client
     from agentscope_sdk.tracing import Step
 
 logger = logging.getLogger("agentscope_sdk")
@@ -119,7 +123,7 @@ class Replay:
                 self.live += 1
                 return False
             if recorded.get("contains_fork"):  # the fork is inside: run it, as the copy already stored
-                step.id = recorded["id"]
+                step.id, step.reentered = recorded["id"], True
                 self.position += 1
                 self.live += 1
                 return False
@@ -201,8 +205,6 @@ def replay_run(
     client: Client, run_id: str, agent: Any, *, entrypoint: str | None = None, timeout: float = 30.0
 ) -> ReplayResult:
     """Runs `agent` as the replay run `run_id`; waits (at most `timeout` s) until it is recorded."""
-    from agentscope_sdk.testing import call_agent  # testing imports the client, which imports this lazily
-
     if not client.enabled:
         raise ReplayError("the client is disabled (no API key?): nothing could be recorded")
     plan = fetch_plan(client, run_id)
@@ -230,3 +232,61 @@ def replay_run(
         live=replay.live,
         diverged_at=replay.diverged_at,
     )
+
+
+# The command -------------------------------------------------------------------------------------
+
+EXIT_COMPLETED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "replay",
+        help="run an agent as a replay run created in AgentScope",
+        description="Run an agent as a replay run: the steps before the fork return their recorded outputs "
+        "without executing, the rest run live (exit 0: the replay completed, 1: it failed, 2: a usage or "
+        "connection error).",
+    )
+    parser.add_argument("run_id", help="the replay run's id, as the Replay dialog shows it")
+    parser.add_argument(
+        "--agent", required=True, metavar="MODULE:FUNCTION", help="the agent, e.g. my_pkg.agent:run or agent.py:run"
+    )
+    parser.add_argument("--base-url", default=os.environ.get("AGENTSCOPE_BASE_URL", DEFAULT_BASE_URL))
+    parser.add_argument("--api-key", default=os.environ.get("AGENTSCOPE_API_KEY"))
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for delivery (default 30)")
+    parser.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    import agentscope_sdk
+
+    if not args.api_key:
+        print("agentscope replay: no API key: set AGENTSCOPE_API_KEY or pass --api-key", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        agent = load_agent(args.agent)
+    except UsageError as exc:
+        print(f"agentscope replay: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    # The default client: the agent's decorators record through it.
+    client = agentscope_sdk.configure(args.api_key, args.base_url, flush_interval=0.1)
+    try:
+        result = replay_run(client, args.run_id, agent, entrypoint=args.agent, timeout=args.timeout)
+    except ReplayError as exc:
+        print(f"agentscope replay: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        client.close()
+    return _report(result, client.base_url)
+
+
+def _report(result: ReplayResult, base_url: str) -> int:
+    print(f"Replayed {result.replayed} recorded step(s) without executing them; ran {result.live} live.")
+    if result.diverged_at is not None:
+        print(f"The agent diverged from the recording at step {result.diverged_at}: it ran live from there.")
+    if result.error is not None:
+        print(f"The replay failed: {type(result.error).__name__}: {result.error}")
+    else:
+        print(f"Output: {str(result.output)[:300]}")
+    print(f"Replay {result.status}: {base_url}/runs/{result.run_id}")
+    return EXIT_COMPLETED if result.status == "completed" else EXIT_FAILED

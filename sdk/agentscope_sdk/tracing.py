@@ -231,6 +231,7 @@ class Step:
         self.skipped = False
         self.replayed = False  # replay mode: answered from the recording, never executed nor posted
         self.replay_error: BaseException | None = None  # ... by raising the recorded error
+        self.reentered = False  # replay mode: it runs live as the copy already stored (the fork is inside)
         self._started = 0.0
         self._token: contextvars.Token | None = None
         self.ended = False
@@ -288,6 +289,8 @@ class Step:
         if self.parent_id is not None:
             body["parent_id"] = self.parent_id
         self._token = _current_step.set(self)
+        if self.reentered:  # its copy is stored already: ending it updates the copy
+            return None
         if client.breakpoints.may_stop(self.run.agent_name, self.step_type, self.name):
             return body
         client.emit("step.create", body)

@@ -196,3 +196,57 @@
   document.addEventListener("htmx:historyRestore", () => setUp(document.body));
   document.addEventListener("DOMContentLoaded", () => setUp(document.body));
 })();
+
+// ---- replay and compare: the Replay dialog loads the chosen step's input; the runs list compares two
+(() => {
+  const pretty = (value) => JSON.stringify(value === undefined ? null : value, null, 2);
+
+  async function loadStepInput(select) {
+    const form = select.closest("[data-replay-form]");
+    const textarea = form && form.querySelector('[name="step_input"]');
+    if (!textarea) return;
+    const index = Number(select.value);
+    const url = `${form.dataset.stepsUrl}?after=${index - 1}&page_size=1`;
+    textarea.disabled = true;
+    try {
+      const answer = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      const body = await answer.json();
+      const step = (body.results || [])[0];
+      textarea.value = step && step.step_index === index ? pretty(step.input) : "null";
+    } catch (error) {
+      textarea.value = "";
+    } finally {
+      textarea.disabled = false;
+    }
+  }
+
+  // JSON textareas say when they don't parse, before the form is sent.
+  function checkJson(textarea) {
+    let message = "";
+    if (textarea.value.trim()) {
+      try { JSON.parse(textarea.value); } catch (error) { message = `Not valid JSON: ${error.message}`; }
+    }
+    textarea.setCustomValidity(message);
+    textarea.setAttribute("aria-invalid", message ? "true" : "false");
+  }
+
+  function updateCompare() {
+    const form = document.querySelector("[data-compare-form]");
+    if (!form) return;
+    const picked = document.querySelectorAll("[data-compare-pick]:checked");
+    form.querySelector("[data-compare-submit]").disabled = picked.length !== 2;
+    const hint = form.querySelector("[data-compare-hint]");
+    hint.textContent = picked.length === 2 ? "Two runs picked." : picked.length > 2
+      ? "Pick only two runs." : "Tick two runs to compare them step by step.";
+  }
+
+  document.addEventListener("change", (event) => {
+    const target = event.target;
+    if (target.matches("[data-replay-form] [name=from_step]")) loadStepInput(target);
+    if (target.matches("[data-compare-pick]")) updateCompare();
+  });
+  document.addEventListener("input", (event) => {
+    if (event.target.matches("textarea[data-json]")) checkJson(event.target);
+  });
+  document.addEventListener("htmx:load", updateCompare);
+})();

@@ -1,6 +1,8 @@
 """Helpers of the runs pages: step-type icons (one SVG sprite per page, referenced by every row),
 offsets from the start of a run, and the bits of the timeline rows."""
 
+import json
+
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -107,3 +109,10 @@ def timeline_rows(context, entries, oob: bool = False) -> SafeString:
             )
         )
     return mark_safe("".join(html))  # each row escaped by format_html
+
+
+@register.filter
+def json_compact(value, limit: int = 300) -> str:
+    """A JSON value on one line, cut at `limit` characters (the compare page's diff cells)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -130,7 +130,7 @@ def test_detail_requires_login_and_checks_ownership(client, client_alice, make_r
 def test_detail_shows_header_timeline_and_the_run_in_the_inspector(client_alice, traced_run):
     html = client_alice.get(reverse("runs:detail", args=[traced_run.pk])).content.decode()
     assert "research-assistant" in html and 'data-status="completed"' in html
-    assert 'data-tooltip="Coming with replay"' in html and "data-replay-button" in html
+    assert 'commandfor="replay-dialog"' in html and "data-replay-button" in html
     for name in ("plan", "lookup", "search", "read_document", "answer"):
         assert f">{name}</span>" in html
     lookup = RunStep.objects.get(run=traced_run, name="lookup")
@@ -241,8 +241,8 @@ def test_timeline_without_htmx_goes_to_the_page(client_alice, long_run):
 
 def test_detail_and_timeline_query_counts_are_pinned(client_alice, long_run, django_assert_max_num_queries):
     # session, user, run, window before and after it, an ancestor outside it, the step, the sidebar's
-    # current project and project list
-    with django_assert_max_num_queries(9):
+    # current project and project list, the Replay dialog's steps and the run's replays
+    with django_assert_max_num_queries(11):
         client_alice.get(f"/runs/{long_run.pk}?step=302")
     # Partials: session, user, the current project (the context processor asks), then their own.
     with django_assert_max_num_queries(6):  # + run, steps, one ancestor lookup

@@ -78,7 +78,9 @@ def test_it_checks_the_bounds(api, recorded, from_step):
 
 
 def test_step_zero_copies_nothing(api, recorded):
-    replay = Run.objects.get(pk=api.post(f"/api/runs/{recorded.pk}/replay", {"from_step": 0}, format="json").json()["id"])
+    replay = Run.objects.get(
+        pk=api.post(f"/api/runs/{recorded.pk}/replay", {"from_step": 0}, format="json").json()["id"]
+    )
     assert replay.step_count == 0 and not replay.steps.exists()
 
 
