@@ -142,7 +142,7 @@ def test_the_tool_dialog_checks_ownership(client_alice, bob_tool):
 def test_the_tool_dialog_takes_a_fixed_number_of_queries(client_alice, project, tool, django_assert_max_num_queries):
     for n in range(12):
         add_log(project, tool, request={"query": f"q{n}"}, latency_ms=n)
-    with django_assert_max_num_queries(5):  # session, user, tool, versions, recent calls
+    with django_assert_max_num_queries(6):  # session, user, tool, versions, recent calls, the user's projects
         assert "q11" in text(client_alice.get(f"{MCP}/tools/{tool.pk}", **DIALOG))
 
 
@@ -225,9 +225,10 @@ def test_the_logs_tab_takes_a_fixed_number_of_queries(client_alice, project, dja
         tool = mcp_tool_upsert(project=project, tool_name=f"tool-{n}", data={"server_name": f"s{n}"})[0]
         for _ in range(3):
             add_log(project, tool)
-    with django_assert_max_num_queries(6):  # session, user, project, count, page, the filter's tools
+    # session, user, project, its user, count, page, the filter's tools, the project switcher
+    with django_assert_max_num_queries(8):
         assert len(log_ids(client_alice.get(f"{MCP}?tab=logs"))) == 30
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(7):
         assert len(log_ids(client_alice.get(f"{MCP}?tab=logs", **RESULTS))) == 30
 
 
