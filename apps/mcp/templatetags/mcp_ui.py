@@ -45,7 +45,7 @@ def _bucket_label(start: datetime, unit: str, index: int, count: int) -> tuple[s
     """(axis label, title) of a bucket: hours for 24h, days otherwise; thinned to stay readable."""
     start = timezone.localtime(start) if timezone.is_aware(start) else start
     if unit == "hour":
-        title = f"{start:%a %H}:00–{(start.hour + 1) % 24:02d}:00"
+        title = f"{start:%a %H}:00 to {(start.hour + 1) % 24:02d}:00"
         return (f"{start:%H}:00" if index % 3 == 0 else ""), title
     title = f"{start:%a %b} {start.day}"
     every = 1 if count <= 10 else 5
@@ -83,11 +83,22 @@ def calls_chart(buckets: list[dict], unit: str, label: str = "Calls over time") 
                 '<rect class="chart-failed" x="{}" y="{}" width="{}" height="{}" rx="2"></rect>'
                 '<text class="chart-axis" x="{}" y="{}" text-anchor="middle">{}</text></g>',
                 title,
-                _n(x), TOP, _n(slot), plot_h,
-                _n(x + (slot - bar) / 2), _n(TOP + plot_h - calls_h), _n(bar), _n(calls_h),
-                _n(x + (slot - bar) / 2), _n(TOP + plot_h - errors_h), _n(bar), _n(errors_h),
-                _n(x + slot / 2), BARS_H - 8, axis,
-            )  # fmt: skip
+                _n(x),
+                TOP,
+                _n(slot),
+                plot_h,
+                _n(x + (slot - bar) / 2),
+                _n(TOP + plot_h - calls_h),
+                _n(bar),
+                _n(calls_h),
+                _n(x + (slot - bar) / 2),
+                _n(TOP + plot_h - errors_h),
+                _n(bar),
+                _n(errors_h),
+                _n(x + slot / 2),
+                BARS_H - 8,
+                axis,
+            )
         )
     return format_html(
         '<svg class="chart mcp-chart" viewBox="0 0 {} {}" role="img" aria-label="{}">{}{}</svg>',
@@ -124,7 +135,9 @@ def tool_bars(rows: list[dict], keys: str, kind: str = "count", label: str = "",
         y = index * row_h + ROW_PAD / 2
         name = row.get("tool_name") or "unknown tool"
         shown = name if len(name) <= 20 else name[:19] + "…"
-        parts = [f"{key.replace('_latency_ms', '').replace('_', ' ')} {_value_text(row.get(key), kind)}" for key in series]
+        parts = [
+            f"{key.replace('_latency_ms', '').replace('_', ' ')} {_value_text(row.get(key), kind)}" for key in series
+        ]
         bars = []
         for n, key in enumerate(series):
             value = row.get(key) or 0
@@ -134,10 +147,19 @@ def tool_bars(rows: list[dict], keys: str, kind: str = "count", label: str = "",
                     '<rect class="hbar-track" x="{}" y="{}" width="{}" height="{}" rx="2"></rect>'
                     '<rect class="hbar hbar-{}" x="{}" y="{}" width="{}" height="{}" rx="2"></rect>'
                     '<text class="chart-axis hbar-value" x="{}" y="{}">{}</text>',
-                    LABEL_W, _n(bar_y), plot_w, LANE - 4,
-                    n, LABEL_W, _n(bar_y), _n(plot_w * min(value / peak, 1)), LANE - 4,
-                    LABEL_W + plot_w + 8, _n(bar_y + (LANE - 4) / 2), _value_text(row.get(key), kind),
-                )  # fmt: skip
+                    LABEL_W,
+                    _n(bar_y),
+                    plot_w,
+                    LANE - 4,
+                    n,
+                    LABEL_W,
+                    _n(bar_y),
+                    _n(plot_w * min(value / peak, 1)),
+                    LANE - 4,
+                    LABEL_W + plot_w + 8,
+                    _n(bar_y + (LANE - 4) / 2),
+                    _value_text(row.get(key), kind),
+                )
             )
         marks.append(
             format_html(
@@ -168,10 +190,7 @@ def diff_lines(diff: str) -> list[dict]:
     for line in (diff or "").splitlines():
         if line.startswith(("+++ ", "--- ")) and not lines:
             continue
-        if line.startswith("@@"):
-            kind = "hunk"
-        else:
-            kind = {"+": "add", "-": "remove"}.get(line[:1], "same")
+        kind = "hunk" if line.startswith("@@") else {"+": "add", "-": "remove"}.get(line[:1], "same")
         lines.append({"kind": kind, "text": line})
     return lines
 
