@@ -103,3 +103,15 @@ def pytest_collection_modifyitems(config, items):
     """Browser tests run last: Playwright's sync API keeps an event loop running in the main thread
     for the session, which would break later tests that call asyncio.run()."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Where AGENTSCOPE_REQUIRE_BROWSER=1 (CI), a skipped browser test fails: it proved nothing."""
+    import os
+
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and item.get_closest_marker("browser") and os.environ.get("AGENTSCOPE_REQUIRE_BROWSER") == "1":
+        report.outcome = "failed"
+        report.longrepr = f"browser test skipped where browsers are required: {report.longrepr}"
