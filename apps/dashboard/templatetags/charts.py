@@ -8,25 +8,13 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from apps.core.charts import nice_max
+from apps.core.charts import svg_number as _n
+
 register = template.Library()
 
 W, H = 640, 220  # viewBox of the bar chart
 LEFT, RIGHT, TOP, BOTTOM = 40, 8, 12, 28  # room for the axis labels
-
-
-def nice_max(value: int) -> int:
-    """The axis top: 1, 2, 2.5 or 5 times a power of ten, at least `value` (and at least 4)."""
-    if value <= 4:
-        return 4
-    power = 10 ** math.floor(math.log10(value / 4))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * power * 4 >= value:
-            return int(step * power * 4)
-    return value  # unreachable
-
-
-def _n(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _pct(part: int, whole: int) -> str:

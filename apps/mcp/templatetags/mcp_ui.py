@@ -1,12 +1,11 @@
 """The MCP inspector's server-rendered SVG charts and diff lines.
 
-Charts follow apps/dashboard/templatetags/charts.py (axis labels, a `<title>` with the exact numbers
+Charts look like apps/dashboard/templatetags/charts.py (axis labels, a `<title>` with the exact numbers
 on every mark), but mcp sits below dashboard in the app graph, so it can't import them; the stats
 here are bucketed by hour or day and broken down by tool, which those charts don't do.
 """
 
 import json
-import math
 from datetime import datetime
 
 from django import template
@@ -14,27 +13,15 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from apps.core.charts import nice_max
+from apps.core.charts import svg_number as _n
+
 register = template.Library()
 
 W = 640
 LEFT, RIGHT, TOP, BOTTOM = 40, 8, 12, 28
 BARS_H = 220
 LABEL_W, VALUE_W, LANE, ROW_PAD = 150, 70, 16, 10
-
-
-def nice_max(value: float) -> float:
-    """The axis top: 1, 2, 2.5 or 5 times a power of ten, at least `value` (and at least 4)."""
-    if value <= 4:
-        return 4
-    power = 10 ** math.floor(math.log10(value / 4))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * power * 4 >= value:
-            return step * power * 4
-    return value  # unreachable
-
-
-def _n(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _plural(count: int, noun: str) -> str:
