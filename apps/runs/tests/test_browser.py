@@ -136,14 +136,15 @@ def test_watch_a_live_run_gain_steps(page, live_server, client, alice, ingest):
     # 7. The agent goes on while the page is open.
     ingest.patch(f"/api/ingest/run/{run['id']}/step/{first['id']}", {"output": {"text": "ok"}}, format="json")
     ingest.post(f"/api/ingest/run/{run['id']}/step", {"step_type": "tool_call", "name": "search"}, format="json")
-    page.locator("#step-1").wait_for()
+    live = {"timeout": 20_000}  # polls every 2 s; a loaded CI machine may answer slowly
+    page.locator("#step-1").wait_for(**live)
     assert page.locator("#step-1 .tl-label").inner_text() == "search"
-    page.wait_for_function("document.querySelector('#step-0').classList.contains('tone-success')")
-    page.wait_for_function("document.querySelector('[data-stat=steps]').textContent.trim() === '2'")
+    page.wait_for_function("document.querySelector('#step-0').classList.contains('tone-success')", **live)
+    page.wait_for_function("document.querySelector('[data-stat=steps]').textContent.trim() === '2'", **live)
 
     ingest.post(f"/api/ingest/run/{run['id']}/end", {"output": {"done": True}}, format="json")
-    page.wait_for_function("document.querySelector('#run-header .badge').textContent.trim() === 'Completed'")
-    page.locator(".tl-poll").wait_for(state="detached")
+    page.wait_for_function("document.querySelector('#run-header .badge').textContent.trim() === 'Completed'", **live)
+    page.locator(".tl-poll").wait_for(state="detached", **live)
     assert page.locator("#run-header").get_attribute("hx-trigger") is None  # polling stopped
 
 

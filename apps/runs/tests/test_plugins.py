@@ -10,7 +10,7 @@ def test_a_live_run_polls_its_breakpoint_controls(client_alice, make_run):
     run = make_run(end=False)
     html = client_alice.get(f"/runs/{run.id}").content.decode()
     assert reverse("breakpoints:run_controls", args=[run.pk]) in html
-    assert 'hx-trigger="load, every 2s"' in html
+    assert 'hx-trigger="load, every 3s"' in html
     assert "css/breakpoints.css" in html
 
 
