@@ -18,7 +18,7 @@ from apps.breakpoints.serializers import (
     ResumeOutput,
     ToggleInput,
 )
-from apps.projects.api import paginated
+from apps.core.pagination import paginated
 from apps.projects.authentication import ApiKeyAuthentication, HasApiKey
 from apps.projects.selectors import project_get
 from apps.runs.models import RunStep

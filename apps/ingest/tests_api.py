@@ -4,8 +4,8 @@ verdicts on the runs it recorded."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
+from apps.core.pagination import paginated
 from apps.ingest.api import errors, ingest_api, project
-from apps.projects.api import paginated
 from apps.runs.selectors import run_get_for_project
 from apps.testing.models import Test
 from apps.testing.selectors import test_runs_for_run, tests_runnable_for_project

@@ -1,10 +1,10 @@
 """/api/mcp: the MCP inspector's tools, logs and stats. JWT or session, scoped to the caller's projects."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from apps.core.pagination import PageSizePagination
+from apps.core.pagination import PAGE, paginated
 from apps.mcp import selectors
 from apps.mcp.serializers import (
     McpLogFilter,
@@ -16,14 +16,6 @@ from apps.mcp.serializers import (
     McpToolOutput,
 )
 from apps.projects.selectors import project_get
-
-PAGE = [OpenApiParameter("page", int), OpenApiParameter("page_size", int, description="Default 50, at most 200.")]
-
-
-def paginated(request, queryset, serializer_class):
-    paginator = PageSizePagination()
-    page = paginator.paginate_queryset(queryset, request)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 def parsed(serializer_class, request) -> dict:

@@ -6,15 +6,9 @@ from rest_framework.response import Response
 from apps.accounts.api import LoginThrottle
 from apps.accounts.serializers import RegisterInput, UserOutput
 from apps.accounts.tokens import tokens_for_user
-from apps.core.pagination import PageSizePagination
+from apps.core.pagination import paginated
 from apps.projects import selectors, services
 from apps.projects.serializers import ApiKeyCreateInput, ApiKeyOutput, ProjectInput, ProjectOutput
-
-
-def paginated(request, queryset, serializer_class):
-    paginator = PageSizePagination()
-    page = paginator.paginate_queryset(queryset, request)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 @extend_schema(request=RegisterInput, responses={201: dict})

@@ -1,10 +1,10 @@
 """/api/tests and /api/test-runs: JWT or session, scoped to the caller's projects."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from apps.core.pagination import PageSizePagination
+from apps.core.pagination import PAGE, paginated
 from apps.projects.selectors import project_get
 from apps.testing import selectors, services
 from apps.testing.serializers import (
@@ -17,14 +17,6 @@ from apps.testing.serializers import (
     TestRunHistoryFilter,
     TestRunOutput,
 )
-
-PAGE = [OpenApiParameter("page", int), OpenApiParameter("page_size", int, description="Default 50, at most 200.")]
-
-
-def paginated(request, queryset, serializer_class):
-    paginator = PageSizePagination()
-    page = paginator.paginate_queryset(queryset, request)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 def parsed(serializer_class, data) -> dict:
