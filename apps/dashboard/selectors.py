@@ -144,7 +144,9 @@ def _rollup_fill(*, project: Project, days: set) -> None:
                 setattr(merged[key], field, getattr(merged[key], field) + getattr(row, field))
         else:
             merged[key] = row
+    # A day whose marker was dropped (rollup_invalidate) may still hold its old rows: replace them.
     # Two requests may fill the same day at once: both computed the same rows, the second insert is a no-op.
+    AgentDay.objects.filter(project=project, day__in=days).delete()
     AgentDay.objects.bulk_create(merged.values(), ignore_conflicts=True)
     RollupDay.objects.bulk_create([RollupDay(project=project, day=day) for day in days], ignore_conflicts=True)
 
