@@ -87,6 +87,12 @@ def test_the_project_switcher_and_the_mobile_sidebar(page, live_server, alice, p
 
     page.set_viewport_size({"width": 390, "height": 800})
     nav = page.get_by_role("link", name="Breakpoints")
+    # The sidebar slides away with a CSS transition once the viewport narrows: let it finish.
+    page.wait_for_function(
+        """() => { const a = [...document.querySelectorAll('a')].find(e => e.textContent.trim() === 'Breakpoints');
+                   if (!a) return true; const r = a.getBoundingClientRect();
+                   return (r.width === 0 && r.height === 0) || r.x < 0; }"""
+    )
     assert not nav.is_visible() or nav.bounding_box()["x"] < 0
     page.get_by_role("button", name="Open navigation").click()
     page.wait_for_function("document.querySelector('#sidebar').getBoundingClientRect().left >= 0")
