@@ -19,6 +19,9 @@
   // ---- the timeline
   const rows = () => $$("#timeline-rows > .tl-row");
   const collapsed = new Set();
+  // The step asked for and not yet in the inspector. Redraws that land meanwhile (a poll, rows swapped
+  // out of band) mark it rather than the step the inspector still shows, so a quick j j j isn't undone.
+  let pending = null;
 
   function reveal(row, center) {
     const box = $("#tl-scroll");
@@ -106,8 +109,15 @@
   }
 
   // An error shows first; otherwise the tab chosen last, if this step has something in it.
+  function shownRow() {
+    const inspector = $("#inspector");
+    if (pending === null && !inspector) return null;
+    return rowFor(pending ?? inspector.dataset.step);
+  }
+
   function setUpInspector(inspector) {
-    mark(rowFor(inspector.dataset.step));
+    if (pending === inspector.dataset.step) pending = null;
+    mark(shownRow());
     const error = $('[data-tab="error"]:not(.is-empty)', inspector);
     const preferred = $(`[data-tab="${sessionStorage.getItem(TAB_KEY)}"]:not(.is-empty)`, inspector);
     if (!error && preferred) showTab(inspector, preferred.dataset.tab, false);
@@ -118,8 +128,8 @@
     queued = false;
     rescale();
     applyFold();
-    const inspector = $("#inspector");
-    if (inspector) mark(rowFor(inspector.dataset.step));
+    const row = shownRow();
+    if (row) mark(row);
   }
 
   // htmx:load fires once per swapped element (a page of rows is 200): redraw once per frame.
@@ -140,7 +150,10 @@
   document.addEventListener("click", (event) => {
     const target = event.target;
     const link = target.closest("#timeline-rows .tl-link");
-    if (link) mark(link.closest(".tl-row"));
+    if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+      pending = link.closest(".tl-row").dataset.index;
+      mark(link.closest(".tl-row"));
+    }
 
     const caret = target.closest("[data-tl-toggle]");
     if (caret) {
@@ -189,11 +202,22 @@
     move(by);
   });
 
+  // A step that failed to load gives the selection back to the step still shown.
+  function giveUp(event) {
+    if (!event.detail.elt.closest?.("#timeline-rows")) return;
+    pending = null;
+    mark(shownRow());
+  }
+  document.addEventListener("htmx:responseError", giveUp);
+  document.addEventListener("htmx:sendError", giveUp);
   document.addEventListener("htmx:load", (event) => setUp(event.detail.elt));
   document.addEventListener("htmx:afterSettle", fit);
   window.addEventListener("resize", fit);
   document.addEventListener("DOMContentLoaded", fit);
-  document.addEventListener("htmx:historyRestore", () => setUp(document.body));
+  document.addEventListener("htmx:historyRestore", () => {
+    pending = null;
+    setUp(document.body);
+  });
   document.addEventListener("DOMContentLoaded", () => setUp(document.body));
 })();
 

@@ -1,5 +1,6 @@
 """The run debugger in real Chromium, on runs sent through the ingest API as an agent sends them."""
 
+import contextlib
 import json
 import re
 
@@ -75,8 +76,17 @@ def test_debug_a_run_step_by_step(page, live_server, client, alice, ingest):
     assert inspector_title(page) == "plan"
     assert page.locator("#inspector .chat").get_by_text("Why is Mars red?").is_visible()
     assert "gpt-4o-mini" in page.locator("#inspector .insp-facts").inner_text()
+    # The inspector arrives with its own tabs: the error panel shows from the first frame, not the last
+    # step's tab (htmx would otherwise lend the new panels the old ones' classes until it settles).
+    page.evaluate(
+        """new MutationObserver(() => {
+             const panel = document.querySelector('#inspector[data-step="2"] #panel-error');
+             if (panel && window.firstErrorDisplay === undefined) window.firstErrorDisplay = getComputedStyle(panel).display;
+           }).observe(document.body, {childList: true, subtree: true})"""
+    )
     page.locator("#step-2 .tl-link").click()
     shown(page, 2)
+    assert page.evaluate("window.firstErrorDisplay") == "flex"
     assert page.locator("#inspector .error-box").get_by_text("timeout").is_visible()
     assert page.locator("#step-2").get_attribute("class").count("is-selected") == 1
 
@@ -174,3 +184,38 @@ def test_filter_the_runs_list_go_back_and_delete_a_run(page, live_server, client
     dialog.get_by_role("button", name="Delete run").click()
     page.wait_for_function("document.querySelectorAll('tr.run-row').length === 1")
     page.locator(".toast", has_text="deleted").wait_for()
+
+
+def test_a_step_asked_for_stays_selected_while_a_live_poll_redraws(page, live_server, client, alice, ingest):
+    """j, a poll lands before the step does, j again: the second j moves on from the step asked for."""
+    run = ingest.post("/api/ingest/run", {"agent_name": "live-agent"}, format="json").json()
+    for name in ("think", "search", "read", "answer"):
+        step = {"step_type": "llm_call", "name": name, "status": "completed", "output": {"ok": True}}
+        assert ingest.post(f"/api/ingest/run/{run['id']}/step", step, format="json").status_code == 201
+    sign_in(page, live_server, client, alice)
+    page.goto(f"/runs/{run['id']}?step=0")
+    assert page.locator(".tl-poll").is_visible()  # the run is live: its timeline and header poll
+
+    held, released = [], []  # step loads wait here until released, so the polls land first
+    page.route(
+        re.compile(rf"/runs/{run['id']}\?step=\d+$"),
+        lambda route: route.continue_() if released else held.append(route),
+    )
+    page.evaluate(
+        """window.redrawn = 0; document.addEventListener("htmx:afterSettle",
+             () => requestAnimationFrame(() => requestAnimationFrame(() => window.redrawn++)))"""
+    )
+    page.keyboard.press("j")
+    page.wait_for_function("window.redrawn > 0", timeout=20_000)  # a poll swapped in, and its redraw ran
+    assert page.locator("#inspector").get_attribute("data-step") == "0"  # step 1 is still on its way
+    assert "is-selected" in page.locator("#step-1").get_attribute("class")
+    assert "is-selected" not in page.locator("#step-0").get_attribute("class")
+
+    page.keyboard.press("j")
+    page.wait_for_function("document.querySelector('#step-2').classList.contains('is-selected')")
+    released.append(True)
+    for route in held:
+        with contextlib.suppress(Exception):  # the load the second j replaced was aborted by the page
+            route.continue_()
+    shown(page, 2)
+    assert inspector_title(page) == "read"
