@@ -10,6 +10,7 @@ from apps.breakpoints.models import Breakpoint, BreakpointHit, ConditionType, Hi
 from apps.breakpoints.selectors import breakpoints_enabled_for, hit_control, hit_for_run, run_control
 from apps.breakpoints.validation import condition_validate
 from apps.core.errors import ApplicationError
+from apps.dashboard.services import rollup_invalidate
 from apps.projects.models import Project
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
 
@@ -187,6 +188,7 @@ def _run_abort(*, run: Run, hit: BreakpointHit, user) -> dict:
     Run.objects.filter(pk=run.pk, status__in=UNFINISHED).update(
         status=RunStatus.FAILED, error=error, ended_at=now, duration_ms=duration_ms
     )
+    rollup_invalidate(project_id=run.project_id, started_at=run.started_at)  # an update() sends no signal
     # Other steps of the run waiting in parallel are aborted with it.
     BreakpointHit.objects.filter(run=run, status=HitStatus.WAITING).update(
         status=HitStatus.ABORTED, action=HitAction.ABORT, resolved_by=user, resolved_at=now
