@@ -30,10 +30,12 @@ from apps.ingest.serializers import (
     IngestRunUpdateInput,
     IngestStepCreateInput,
     IngestStepCreateOutput,
-    IngestStepOutput,
     IngestStepUpdateInput,
+    run_output,
+    step_output,
 )
 from apps.ingest.throttling import IngestThrottle
+from apps.ingest.validation import input_checker
 from apps.mcp import services as mcp_services
 from apps.projects.authentication import ApiKeyAuthentication, HasApiKey
 from apps.runs import services as runs_services
@@ -61,7 +63,9 @@ def errors(*codes: int) -> dict:
 
 
 def valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
+    if type(request.data) is dict:
+        return input_checker(serializer_class)(request.data)
+    serializer = serializer_class(data=request.data)  # not an object: DRF's own answer ("No data provided"…)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
@@ -79,7 +83,7 @@ def project(request):
 @ingest_api(["POST"])
 def run_create(request):
     run, created = runs_services.run_create(project=project(request), **valid(IngestRunCreateInput, request))
-    return Response(IngestRunOutput(run).data, status=201 if created else 200)
+    return Response(run_output(run), status=201 if created else 200)
 
 
 @extend_schema(tags=["ingest"], request=IngestRunUpdateInput, responses={200: IngestRunOutput, **errors(400, 404)})
@@ -87,7 +91,7 @@ def run_create(request):
 def run_update(request, run_id):
     data = valid(IngestRunUpdateInput, request)
     run = services.ingest_run_update(project=project(request), run_id=run_id, data=data)
-    return Response(IngestRunOutput(run).data)
+    return Response(run_output(run))
 
 
 @extend_schema(
@@ -100,7 +104,7 @@ def run_update(request, run_id):
 def run_end(request, run_id):
     data = valid(IngestRunEndInput, request)
     run = services.ingest_run_end(project=project(request), run_id=run_id, data=data)
-    return Response(IngestRunOutput(run).data)
+    return Response(run_output(run))
 
 
 @extend_schema(
@@ -113,7 +117,7 @@ def run_end(request, run_id):
 def step_create(request, run_id):
     data = valid(IngestStepCreateInput, request)
     step, created, control = services.ingest_step_create(project=project(request), run_id=run_id, data=data)
-    return Response({**IngestStepOutput(step).data, "control": control}, status=201 if created else 200)
+    return Response({**step_output(step), "control": control}, status=201 if created else 200)
 
 
 @extend_schema(
@@ -123,7 +127,7 @@ def step_create(request, run_id):
 def step_update(request, run_id, step_id):
     data = valid(IngestStepUpdateInput, request)
     step, control = services.ingest_step_update(project=project(request), run_id=run_id, step_id=step_id, data=data)
-    return Response({**IngestStepOutput(step).data, "control": control})
+    return Response({**step_output(step), "control": control})
 
 
 @extend_schema(

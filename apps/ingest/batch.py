@@ -5,8 +5,8 @@ Then, in one transaction: the runs the batch names are read and locked in one qu
 order, so two batches can't deadlock), the steps and tools it names in one query each; the
 events are applied in order to objects in memory, by the same rules as the single endpoints
 (apps.runs.services, apps.mcp.services); and everything is written with bulk operations: runs,
-tools, tool versions, steps, logs created, then steps, tools and runs updated, each run's counters
-once with F() expressions.
+tools, tool versions, steps (with COPY on PostgreSQL), logs created, then steps, tools and runs
+updated, each run's counters once with F() expressions.
 A run created earlier in the batch (with a client `id`) can take steps later in it.
 """
 
@@ -20,9 +20,11 @@ from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from apps.core.bulk import bulk_insert
 from apps.core.errors import ApplicationError
 from apps.dashboard.services import rollup_invalidate
 from apps.ingest.serializers import BATCH_EVENT_INPUTS, IngestBatchEventInput
+from apps.ingest.validation import input_checker
 from apps.mcp.models import McpLog, McpTool, McpToolVersion
 from apps.mcp.services import TOOL_FIELDS, log_id_taken, mcp_log_build, mcp_tool_apply
 from apps.projects.models import Project
@@ -74,15 +76,13 @@ def batch_ingest(*, project: Project, events: list) -> list[dict]:
 
 
 def batch_validate(events: list) -> tuple[list[Event], dict[int, dict]]:
-    # One serializer per event type, reused for every event as DRF's ListSerializer does:
-    # building a serializer's fields costs more than validating a body with them.
-    envelope = IngestBatchEventInput()
-    bodies = {kind: serializer() for kind, serializer in BATCH_EVENT_INPUTS.items()}
+    envelope = input_checker(IngestBatchEventInput)
+    bodies = {kind: input_checker(serializer) for kind, serializer in BATCH_EVENT_INPUTS.items()}
     valid, errors = [], {}
     for index, raw in enumerate(events):
         try:
-            event = envelope.run_validation(raw)
-            valid.append(Event(index, event["type"], bodies[event["type"]].run_validation(event["body"])))
+            event = envelope(raw)
+            valid.append(Event(index, event["type"], bodies[event["type"]](event["body"])))
         except ValidationError as exc:
             errors[index] = error_result(index, 400, exc.detail)
     return valid, errors
@@ -351,7 +351,7 @@ class BatchWriter:
         Run.objects.bulk_create(self.new_runs.values())
         McpTool.objects.bulk_create(self.new_tools)
         McpToolVersion.objects.bulk_create(self.new_tool_versions)
-        RunStep.objects.bulk_create(self.new_steps.values())
+        bulk_insert(RunStep, list(self.new_steps.values()))  # COPY on PostgreSQL
         McpLog.objects.bulk_create(self.new_logs)
         if self.changed_steps:
             RunStep.objects.bulk_update(self.changed_steps.values(), STEP_PATCH_FIELDS)

@@ -47,16 +47,20 @@ def parse_json(raw: bytes):
     try:
         data = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
-        raise exceptions.ParseError(f"Malformed JSON: nested deeper than {MAX_DEPTH} levels.") from None
+        raise _too_deep() from None
     except ValueError as exc:
         raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
-    return json_clean(data, unsafe=bool(_ESCAPED_UNSAFE.search(text)))
+    if _ESCAPED_UNSAFE.search(text):
+        return json_clean(data)
+    if isinstance(data, dict | list):
+        depth_check(data)  # what json_clean checks, without copying a body that needs no cleaning
+    return data
 
 
 def json_clean(value, *, unsafe: bool = True, depth: int = 0):
     """`value` with NULs and lone surrogates replaced (when `unsafe`), refusing absurd nesting."""
     if depth > MAX_DEPTH:
-        raise exceptions.ParseError(f"Malformed JSON: nested deeper than {MAX_DEPTH} levels.")
+        raise _too_deep()
     if isinstance(value, str):
         return _UNSAFE.sub("\ufffd", value) if unsafe else value
     if isinstance(value, dict):
@@ -64,6 +68,20 @@ def json_clean(value, *, unsafe: bool = True, depth: int = 0):
     if isinstance(value, list):
         return [json_clean(item, unsafe=unsafe, depth=depth + 1) for item in value]
     return value
+
+
+def depth_check(container: dict | list, depth: int = 0) -> None:
+    """Refuses what json_clean refuses: anything nested deeper than MAX_DEPTH levels."""
+    children = container.values() if isinstance(container, dict) else container
+    if children and depth >= MAX_DEPTH:
+        raise _too_deep()
+    for child in children:
+        if isinstance(child, dict | list):
+            depth_check(child, depth + 1)
+
+
+def _too_deep() -> exceptions.ParseError:
+    return exceptions.ParseError(f"Malformed JSON: nested deeper than {MAX_DEPTH} levels.")
 
 
 def _refuse_constant(name: str):

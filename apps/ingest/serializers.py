@@ -225,6 +225,44 @@ class IngestStepOutput(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+_DATETIME = serializers.DateTimeField()  # DRF's own output format: ISO 8601, "Z" for UTC
+
+
+def _time(value):
+    return None if value is None else _DATETIME.to_representation(value)
+
+
+def _uuid(value):
+    return None if value is None else str(value)
+
+
+def _int(value):
+    return None if value is None else int(value)
+
+
+def run_output(run: Run) -> dict:
+    """`IngestRunOutput(run).data`, built directly: a ModelSerializer builds its fields on every call."""
+    return {
+        "id": str(run.id), "project_id": str(run.project_id), "external_id": run.external_id,
+        "agent_name": run.agent_name, "status": run.status, "input": run.input, "output": run.output,
+        "metadata": run.metadata, "error": run.error, "started_at": _time(run.started_at),
+        "ended_at": _time(run.ended_at), "created_at": _time(run.created_at), "replay_of_id": _uuid(run.replay_of_id),
+        "replay_from_step": _int(run.replay_from_step), "step_count": _int(run.step_count),
+        "error_count": _int(run.error_count), "total_tokens": _int(run.total_tokens), "duration_ms": _int(run.duration_ms),
+    }  # fmt: skip
+
+
+def step_output(step: RunStep) -> dict:
+    """`IngestStepOutput(step).data`, built directly (see run_output)."""
+    return {
+        "id": str(step.id), "run_id": str(step.run_id), "parent_id": _uuid(step.parent_id),
+        "step_index": _int(step.step_index), "step_type": step.step_type, "name": step.name, "status": step.status,
+        "input": step.input, "output": step.output, "metadata": step.metadata, "error": step.error,
+        "tokens_used": _int(step.tokens_used), "latency_ms": _int(step.latency_ms),
+        "started_at": _time(step.started_at), "ended_at": _time(step.ended_at), "created_at": _time(step.created_at),
+    }  # fmt: skip
+
+
 class IngestControlOutput(serializers.Serializer):
     action = serializers.ChoiceField(["continue", "pause", "abort"])
 

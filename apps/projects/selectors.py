@@ -33,4 +33,5 @@ def api_key_get(*, user, project_id, key_id) -> ApiKey:
 
 
 def api_key_by_raw(*, raw_key: str) -> ApiKey | None:
-    return ApiKey.objects.select_related("project__user").filter(key_hash=ApiKey.hash(raw_key)).first()
+    # key_hash is unique: no ORDER BY (Meta.ordering) for `.first()` to add on every ingest request.
+    return ApiKey.objects.select_related("project__user").filter(key_hash=ApiKey.hash(raw_key)).order_by().first()

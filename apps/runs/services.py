@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
@@ -239,10 +240,12 @@ def step_create(*, run: Run, data: dict) -> tuple[RunStep, bool]:
     return step, True
 
 
-def step_next_index(*, run: Run) -> int:
-    """One past the highest index (under the run lock, so concurrent posts never share one)."""
-    highest = RunStep.objects.filter(run=run).aggregate(highest=Max("step_index"))["highest"]
-    return 0 if highest is None else highest + 1
+def step_next_index(*, run: Run) -> Coalesce:
+    """One past the highest index, worked out by the step's INSERT itself (saving a query): that
+    statement starts after the caller took the run lock, so concurrent posts never share an index,
+    and `save()` reads the value back (RETURNING)."""
+    highest = RunStep.objects.filter(run_id=run.pk).order_by().values("run_id").annotate(top=Max("step_index"))
+    return Coalesce(Subquery(highest.values("top")) + 1, 0)
 
 
 def step_id_taken() -> ApplicationError:

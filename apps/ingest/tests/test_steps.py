@@ -194,7 +194,7 @@ def test_counters_stay_exact_over_a_mixed_run(ingest, run):
 
 def test_a_step_post_takes_a_handful_of_queries(ingest, run, django_assert_max_num_queries):
     add(ingest, run)  # the first use of the key writes last_used_at
-    # key, run lock, step id, next index, insert, counters; +2 for the savepoint the test's transaction adds
+    # key, run lock, step id, insert (which works out the next index), counters; +2 for the test's savepoint
     with django_assert_max_num_queries(8):
         response = add(ingest, run, id=str(uuid.uuid4()), output="x", tokens_used=3)
     assert response.status_code == 201
