@@ -4,10 +4,12 @@ PostgreSQL refuses a NUL character in text and jsonb, and no database can store 
 surrogate (`"\\ud800"` is valid JSON but not valid Unicode). Both are replaced with U+FFFD
 (the replacement character) in every string of the body, keys included, so what an agent sends is
 stored rather than answered with a 500. Bytes that are not UTF-8 are replaced the same way.
-`NaN` and `Infinity` are refused: they are not JSON and jsonb would refuse them.
+`NaN` and `Infinity` are refused: they are not JSON and jsonb would refuse them; so is a number too
+large for a float (`1e400`), which Python would read as infinity.
 """
 
 import json
+import math
 import re
 
 from django.conf import settings
@@ -45,7 +47,7 @@ class IngestJSONParser(BaseParser):
 def parse_json(raw: bytes):
     text = raw.decode("utf-8", errors="replace")
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise _too_deep() from None
     except ValueError as exc:
@@ -82,6 +84,13 @@ def depth_check(container: dict | list, depth: int = 0) -> None:
 
 def _too_deep() -> exceptions.ParseError:
     return exceptions.ParseError(f"Malformed JSON: nested deeper than {MAX_DEPTH} levels.")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text} is out of range for a number")
+    return number
 
 
 def _refuse_constant(name: str):

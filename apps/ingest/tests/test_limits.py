@@ -49,11 +49,30 @@ def test_malformed_json_is_400(ingest):
     assert response.json()["errors"] == {}
 
 
-@pytest.mark.parametrize("text", ['{"agent_name": "a", "input": NaN}', '{"agent_name": "a", "input": -Infinity}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"agent_name": "a", "input": NaN}',
+        '{"agent_name": "a", "input": -Infinity}',
+        '{"agent_name": "a", "input": {"x": 1e400}}',  # a float would read it as infinity
+        '{"agent_name": "a", "input": [-2.5e999]}',
+    ],
+)
 def test_non_json_numbers_are_400(ingest, text):
     response = raw_post(ingest, RUNS, text)
     assert response.status_code == 400
     assert response.json()["detail"].startswith("Malformed JSON:")
+    assert not Run.objects.exists()
+
+
+def test_large_but_finite_numbers_are_stored(ingest):
+    """(jsonb keeps 1e308 as a numeric: it reads back as an int of the same value.)"""
+    response = raw_post(
+        ingest, RUNS, '{"agent_name": "a", "input": {"big": 1e308, "int": 123456789012345678901234567890}}'
+    )
+    assert response.status_code == 201, response.content
+    stored = Run.objects.get().input
+    assert float(stored["big"]) == 1e308 and stored["int"] == 123456789012345678901234567890
 
 
 @pytest.mark.parametrize("depth", [150, 100_000])
