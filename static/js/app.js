@@ -35,7 +35,14 @@
     $("#toasts").append(toast);
     arm(toast);
   }
-  window.agentscope = { toast: showToast };
+  // Brings an element (a form's first error, a result) into view: smoothly, unless the person asked
+  // their system for less motion.
+  function reveal(element) {
+    const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    element.scrollIntoView({ block: "nearest", behavior: smooth ? "smooth" : "auto" });
+  }
+
+  window.agentscope = { toast: showToast, reveal };
 
   document.body.addEventListener("toast", (event) => showToast(event.detail.level, event.detail.message));
 

@@ -78,7 +78,7 @@
 
   // A test result appears below the fold of a long editor: bring it into view.
   document.addEventListener("htmx:afterSwap", (event) => {
-    if (event.detail.target.id === "bp-test-result") event.detail.target.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    if (event.detail.target.id === "bp-test-result") window.agentscope.reveal(event.detail.target);
   });
 
   // Ctrl/Cmd+Enter in the editor's expression box saves, as in most code editors.

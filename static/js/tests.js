@@ -80,6 +80,6 @@
     const editor = event.detail.elt;
     if (!editor || !editor.matches || !editor.matches("[data-test-editor]")) return;
     const problem = $(".test-editor-summary, .callout-error, [aria-invalid='true'], .field-errors", editor);
-    if (problem) problem.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    if (problem) window.agentscope.reveal(problem);
   });
 })();

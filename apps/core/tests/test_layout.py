@@ -14,7 +14,11 @@ def test_the_layout_leaks_no_template_syntax(client, path):
     assert not re.search(r"\{[#%]|[#%]\}", html)
 
 
-def test_htmx_is_configured_without_injected_styles_or_attribute_settling(client):
+def test_htmx_is_configured_without_injected_styles_or_settling(client):
     html = client.get("/login").content.decode()
     config = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", html)
-    assert json.loads(config.group(1)) == {"includeIndicatorStyles": False, "attributesToSettle": []}
+    assert json.loads(config.group(1)) == {
+        "includeIndicatorStyles": False,
+        "attributesToSettle": [],
+        "defaultSettleDelay": 0,
+    }

@@ -121,3 +121,18 @@ def test_see_the_tools_a_schema_and_the_failing_call_in_logs_and_stats(page, liv
     page.get_by_role("link", name="24h").click()
     page.wait_for_url("**period=24h")
     assert "fail: calls 1" in page.locator('[data-chart="most-used"] .hbar-row title').all_text_contents()
+
+    # 8. New content is live the moment htmx swaps it in: a change made in that same moment is heard
+    #    (with htmx's default settle delay, new content stayed inert for 20 ms and the change was lost).
+    page.evaluate(
+        """new MutationObserver((_, observer) => {
+             const type = document.querySelector('#mcp-body select[name="log_type"]');
+             if (!type) return;
+             observer.disconnect();
+             type.value = 'error';
+             type.dispatchEvent(new Event('change', {bubbles: true}));
+           }).observe(document.body, {childList: true, subtree: true})"""
+    )
+    page.get_by_role("link", name="Logs").click()
+    page.wait_for_url("**log_type=error**")
+    page.wait_for_function("document.querySelectorAll('.mcp-logs tbody tr').length === 1")
