@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
-from django_htmx.http import trigger_client_event
+from django_htmx.http import push_url, reswap, trigger_client_event
 
 from apps.core.errors import ApplicationError
 from apps.runs import selectors, services
@@ -226,7 +226,13 @@ def run_detail(request, run_id):
     if target is None:
         context |= _replay_context(run, index, shown=context.get("step"))
     partials = {"inspector": "inspector", "run-header": "run_header", "timeline": "timeline"}
-    return _render(request, "runs/detail.html", context, partials)
+    response = _render(request, "runs/detail.html", context, partials)
+    if target == "inspector" and not request.GET.get("watch"):
+        # A step asked for from the timeline. Its link takes the swap and the URL from the timeline
+        # around it, which a live poll may have redrawn (and the link with it) before this answer
+        # lands; htmx would then swap into the old inspector and push nothing. Say both here.
+        push_url(reswap(response, "outerHTML"), request.get_full_path())
+    return response
 
 
 @login_required

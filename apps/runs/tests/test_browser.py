@@ -186,15 +186,17 @@ def test_filter_the_runs_list_go_back_and_delete_a_run(page, live_server, client
     page.locator(".toast", has_text="deleted").wait_for()
 
 
-def test_a_step_asked_for_stays_selected_while_a_live_poll_redraws(page, live_server, client, alice, ingest):
-    """j, a poll lands before the step does, j again: the second j moves on from the step asked for."""
+def test_steps_asked_for_while_live_polls_redraw_the_timeline_arrive_whole(page, live_server, client, alice, ingest):
+    """A live run whose steps are all running: every poll redraws their rows. j, a redraw lands before
+    the step does, j again, another redraw: the selection follows the keys, and the step arrives
+    whole (one inspector, its URL pushed) although the link that asked for it was redrawn meanwhile."""
     run = ingest.post("/api/ingest/run", {"agent_name": "live-agent"}, format="json").json()
     for name in ("think", "search", "read", "answer"):
-        step = {"step_type": "llm_call", "name": name, "status": "completed", "output": {"ok": True}}
+        step = {"step_type": "llm_call", "name": name, "input": {"about": name}}
         assert ingest.post(f"/api/ingest/run/{run['id']}/step", step, format="json").status_code == 201
     sign_in(page, live_server, client, alice)
     page.goto(f"/runs/{run['id']}?step=0")
-    assert page.locator(".tl-poll").is_visible()  # the run is live: its timeline and header poll
+    assert page.locator(".tl-poll").is_visible()  # the run is live: its timeline, header and step poll
 
     held, released = [], []  # step loads wait here until released, so the polls land first
     page.route(
@@ -202,20 +204,25 @@ def test_a_step_asked_for_stays_selected_while_a_live_poll_redraws(page, live_se
         lambda route: route.continue_() if released else held.append(route),
     )
     page.evaluate(
-        """window.redrawn = 0; document.addEventListener("htmx:afterSettle",
-             () => requestAnimationFrame(() => requestAnimationFrame(() => window.redrawn++)))"""
+        """window.redrawn = 0; document.addEventListener("htmx:afterSettle", (event) => {
+             if (event.target.id === "step-1") requestAnimationFrame(() => requestAnimationFrame(() => window.redrawn++));
+           })"""
     )
     page.keyboard.press("j")
-    page.wait_for_function("window.redrawn > 0", timeout=20_000)  # a poll swapped in, and its redraw ran
+    page.wait_for_function("window.redrawn > 0", timeout=20_000)  # the rows were redrawn, and the redraw ran
     assert page.locator("#inspector").get_attribute("data-step") == "0"  # step 1 is still on its way
     assert "is-selected" in page.locator("#step-1").get_attribute("class")
     assert "is-selected" not in page.locator("#step-0").get_attribute("class")
 
     page.keyboard.press("j")
     page.wait_for_function("document.querySelector('#step-2').classList.contains('is-selected')")
+    page.evaluate("window.redrawn = 0")
+    page.wait_for_function("window.redrawn > 0", timeout=20_000)  # the link that asked for step 2 is gone
     released.append(True)
     for route in held:
         with contextlib.suppress(Exception):  # the load the second j replaced was aborted by the page
             route.continue_()
     shown(page, 2)
     assert inspector_title(page) == "read"
+    assert page.locator("[id=inspector]").count() == 1
+    assert "is-selected" in page.locator("#step-2").get_attribute("class")

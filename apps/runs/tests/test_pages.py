@@ -163,6 +163,17 @@ def test_the_inspector_partial_is_the_inspector_alone(client_alice, traced_run):
     assert "HX-Target" in response["Vary"]
 
 
+def test_a_step_loaded_into_the_inspector_names_its_swap_and_url(client_alice, traced_run):
+    """The link that asked may have been redrawn by a live poll before the answer lands: htmx would
+    then take neither the swap nor the URL from the timeline around it."""
+    response = htmx(client_alice, f"/runs/{traced_run.pk}?step=1&type=tool_call", "inspector")
+    assert response["HX-Reswap"] == "outerHTML"
+    assert response["HX-Push-Url"] == f"/runs/{traced_run.pk}?step=1&type=tool_call"
+    watching = htmx(client_alice, f"/runs/{traced_run.pk}?step=1&watch=1", "inspector")
+    assert "HX-Push-Url" not in watching and "HX-Reswap" not in watching  # a poll moves nothing
+    assert "HX-Push-Url" not in htmx(client_alice, f"/runs/{traced_run.pk}", "run-header")
+
+
 def test_the_timeline_partial_filters_the_steps(client_alice, traced_run):
     html = htmx(client_alice, f"/runs/{traced_run.pk}?type=tool_call", "timeline").content.decode()
     assert html.lstrip().startswith('<section class="card timeline" id="timeline"')
@@ -207,6 +218,9 @@ def test_a_watching_inspector_hears_nothing_until_the_step_ends(client_alice, ma
     step = add_steps(run, [{"step_type": "llm_call", "name": "thinking", "input": {"q": 1}}])[0]
     first = client_alice.get(f"/runs/{run.pk}?step=0").content.decode()
     assert f"/runs/{run.pk}?step=0&amp;watch=1" in first
+    # The poll shares the inspector's request slot with step loads: it gives way instead of queueing
+    # ahead of the step asked for.
+    assert re.search(r'watch=1"[^>]*hx-sync="this:drop"', first)
     assert htmx(client_alice, f"/runs/{run.pk}?step=0&watch=1", "inspector").status_code == 204
     step_update(run=run, step_id=step.pk, data={"output": {"text": "done"}})
     done = htmx(client_alice, f"/runs/{run.pk}?step=0&watch=1", "inspector")
