@@ -1,6 +1,13 @@
-"""What every server-rendered SVG chart needs: a round axis top and compact SVG numbers."""
+"""What every server-rendered SVG chart needs: a round axis top, compact SVG numbers, and the bar chart
+of a total with a part of it in red (runs and failures, calls and errors)."""
 
 import math
+from dataclasses import dataclass
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+LEFT, RIGHT, TOP, BOTTOM = 40, 8, 12, 28  # room for the axis labels
 
 
 def nice_max(value: float) -> float:
@@ -18,3 +25,84 @@ def nice_max(value: float) -> float:
 def svg_number(value: float) -> str:
     """A coordinate with at most two decimals and no trailing zeros."""
     return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One bar: `total` tall, its `part` (failures, errors) drawn in red; `title` shows on hover."""
+
+    total: int
+    part: int
+    title: str
+    axis: str = ""  # the label under the bar, if any
+    date: str = ""  # an ISO day, as `data-date`, when the column is a day
+
+
+def stacked_bars(
+    columns: list[Column], *, label: str, svg_class: str, width=640, height=220, bar_ratio=0.6, bar_max=48, rx=3
+) -> SafeString:
+    """Bars with a four-step y axis; every column is focusable and titled with its exact numbers."""
+    peak = nice_max(max((column.total for column in columns), default=0))
+    plot_w, plot_h = width - LEFT - RIGHT, height - TOP - BOTTOM
+    slot = plot_w / max(len(columns), 1)
+    bar = min(slot * bar_ratio, bar_max)
+    grid = format_html_join(
+        "",
+        '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
+        '<text class="chart-axis" x="{}" y="{}" text-anchor="end">{}</text>',
+        (
+            (
+                LEFT,
+                width - RIGHT,
+                svg_number(y),
+                svg_number(y),
+                LEFT - 8,
+                svg_number(y + 3.5),
+                f"{round(peak * n / 4):,}",
+            )
+            for n in range(5)
+            for y in [TOP + plot_h - plot_h * n / 4]
+        ),
+    )
+    marks = []
+    for index, column in enumerate(columns):
+        x = LEFT + slot * index
+        total_h, part_h = plot_h * column.total / peak, plot_h * column.part / peak
+        bar_x = svg_number(x + (slot - bar) / 2)
+        marks.append(
+            format_html(
+                '<g class="chart-col"{} tabindex="0"><title>{}</title>'
+                '<rect class="chart-hit" x="{}" y="{}" width="{}" height="{}"></rect>'
+                '<rect class="chart-bar" x="{}" y="{}" width="{}" height="{}" rx="{}"></rect>'
+                '<rect class="chart-failed" x="{}" y="{}" width="{}" height="{}" rx="{}"></rect>'
+                '<text class="chart-axis" x="{}" y="{}" text-anchor="middle">{}</text></g>',
+                format_html(' data-date="{}"', column.date) if column.date else "",
+                column.title,
+                svg_number(x),
+                TOP,
+                svg_number(slot),
+                plot_h,
+                bar_x,
+                svg_number(TOP + plot_h - total_h),
+                svg_number(bar),
+                svg_number(total_h),
+                rx,
+                bar_x,
+                svg_number(TOP + plot_h - part_h),
+                svg_number(bar),
+                svg_number(part_h),
+                rx,
+                svg_number(x + slot / 2),
+                height - 8,
+                column.axis,
+            )
+        )
+    return format_html(
+        '<svg class="{}" viewBox="0 0 {} {}" role="img" aria-label="{}">{}{}</svg>',
+        svg_class,
+        width,
+        height,
+        label,
+        grid,
+        SafeString("".join(marks)),
+    )

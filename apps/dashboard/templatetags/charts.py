@@ -5,16 +5,13 @@ import math
 from datetime import date
 
 from django import template
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from apps.core.charts import nice_max
+from apps.core.charts import Column, stacked_bars
 from apps.core.charts import svg_number as _n
 
 register = template.Library()
-
-W, H = 640, 220  # viewBox of the bar chart
-LEFT, RIGHT, TOP, BOTTOM = 40, 8, 12, 28  # room for the axis labels
 
 
 def _pct(part: int, whole: int) -> str:
@@ -24,65 +21,17 @@ def _pct(part: int, whole: int) -> str:
 @register.simple_tag
 def runs_chart(days: list[dict], label: str = "Runs and failures per day") -> SafeString:
     """Bars of runs per day with the failed part in red; each day's column has a title with its numbers."""
-    peak = nice_max(max((day["runs"] for day in days), default=0))
-    plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
-    slot = plot_w / max(len(days), 1)
-    bar = min(slot * 0.6, 48)
-    grid = format_html_join(
-        "",
-        '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
-        '<text class="chart-axis" x="{}" y="{}" text-anchor="end">{}</text>',
-        (
-            (LEFT, W - RIGHT, _n(y), _n(y), LEFT - 8, _n(y + 3.5), f"{round(peak * n / 4):,}")
-            for n in range(5)
-            for y in [TOP + plot_h - plot_h * n / 4]
-        ),
-    )
     columns = []
     for i, day in enumerate(days):
-        x = LEFT + slot * i
-        runs_h, failed_h = plot_h * day["runs"] / peak, plot_h * day["failed"] / peak
         when = date.fromisoformat(day["date"])
         title = (
             f"{when:%a %b} {when.day}: {day['runs']:,} run{'s' if day['runs'] != 1 else ''}, {day['failed']:,} failed"
         )
         if day["runs"]:
             title += f" ({_pct(day['failed'], day['runs'])} error rate)"
-        label_x = f"{when:%a} {when.day}" if len(days) <= 10 else (f"{when:%b} {when.day}" if i % 5 == 0 else "")
-        columns.append(
-            format_html(
-                '<g class="chart-col" data-date="{}" tabindex="0"><title>{}</title>'
-                '<rect class="chart-hit" x="{}" y="{}" width="{}" height="{}"></rect>'
-                '<rect class="chart-bar" x="{}" y="{}" width="{}" height="{}" rx="3"></rect>'
-                '<rect class="chart-failed" x="{}" y="{}" width="{}" height="{}" rx="3"></rect>'
-                '<text class="chart-axis" x="{}" y="{}" text-anchor="middle">{}</text></g>',
-                day["date"],
-                title,
-                _n(x),
-                TOP,
-                _n(slot),
-                plot_h,
-                _n(x + (slot - bar) / 2),
-                _n(TOP + plot_h - runs_h),
-                _n(bar),
-                _n(runs_h),
-                _n(x + (slot - bar) / 2),
-                _n(TOP + plot_h - failed_h),
-                _n(bar),
-                _n(failed_h),
-                _n(x + slot / 2),
-                H - 8,
-                label_x,
-            )
-        )
-    return format_html(
-        '<svg class="chart chart-bars" viewBox="0 0 {} {}" role="img" aria-label="{}">{}{}</svg>',
-        W,
-        H,
-        label,
-        grid,
-        SafeString("".join(columns)),
-    )
+        axis = f"{when:%a} {when.day}" if len(days) <= 10 else (f"{when:%b} {when.day}" if i % 5 == 0 else "")
+        columns.append(Column(day["runs"], day["failed"], title, axis, date=day["date"]))
+    return stacked_bars(columns, label=label, svg_class="chart chart-bars")
 
 
 DONUT_PARTS = (("passed", "Passed"), ("failed", "Failed"), ("error", "Error"))

@@ -1,8 +1,7 @@
 """The MCP inspector's server-rendered SVG charts and diff lines.
 
-Charts look like apps/dashboard/templatetags/charts.py (axis labels, a `<title>` with the exact numbers
-on every mark), but mcp sits below dashboard in the app graph, so it can't import them; the stats
-here are bucketed by hour or day and broken down by tool, which those charts don't do.
+The calls chart is core's stacked bars, as the dashboard's runs chart is; the per-tool bars are drawn
+here (mcp sits below dashboard in the app graph, and only the MCP stats break down by tool).
 """
 
 import json
@@ -10,16 +9,14 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from apps.core.charts import nice_max
+from apps.core.charts import Column, stacked_bars
 from apps.core.charts import svg_number as _n
 
 register = template.Library()
 
-W = 640
-LEFT, RIGHT, TOP, BOTTOM = 40, 8, 12, 28
 BARS_H = 220
 LABEL_W, VALUE_W, LANE, ROW_PAD = 150, 70, 16, 10
 
@@ -42,58 +39,13 @@ def _bucket_label(start: datetime, unit: str, index: int, count: int) -> tuple[s
 @register.simple_tag
 def calls_chart(buckets: list[dict], unit: str, label: str = "Calls over time") -> SafeString:
     """Bars of calls per hour or day with the errors in red."""
-    peak = nice_max(max((bucket["calls"] for bucket in buckets), default=0))
-    plot_w, plot_h = W - LEFT - RIGHT, BARS_H - TOP - BOTTOM
-    slot = plot_w / max(len(buckets), 1)
-    bar = min(slot * 0.64, 40)
-    grid = format_html_join(
-        "",
-        '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
-        '<text class="chart-axis" x="{}" y="{}" text-anchor="end">{}</text>',
-        (
-            (LEFT, W - RIGHT, _n(y), _n(y), LEFT - 8, _n(y + 3.5), f"{round(peak * n / 4):,}")
-            for n in range(5)
-            for y in [TOP + plot_h - plot_h * n / 4]
-        ),
-    )
     columns = []
     for index, bucket in enumerate(buckets):
-        x = LEFT + slot * index
-        calls_h, errors_h = plot_h * bucket["calls"] / peak, plot_h * bucket["errors"] / peak
         axis, when = _bucket_label(bucket["start"], unit, index, len(buckets))
         title = f"{when}: {_plural(bucket['calls'], 'call')}, {_plural(bucket['errors'], 'error')}"
-        columns.append(
-            format_html(
-                '<g class="chart-col" tabindex="0"><title>{}</title>'
-                '<rect class="chart-hit" x="{}" y="{}" width="{}" height="{}"></rect>'
-                '<rect class="chart-bar" x="{}" y="{}" width="{}" height="{}" rx="2"></rect>'
-                '<rect class="chart-failed" x="{}" y="{}" width="{}" height="{}" rx="2"></rect>'
-                '<text class="chart-axis" x="{}" y="{}" text-anchor="middle">{}</text></g>',
-                title,
-                _n(x),
-                TOP,
-                _n(slot),
-                plot_h,
-                _n(x + (slot - bar) / 2),
-                _n(TOP + plot_h - calls_h),
-                _n(bar),
-                _n(calls_h),
-                _n(x + (slot - bar) / 2),
-                _n(TOP + plot_h - errors_h),
-                _n(bar),
-                _n(errors_h),
-                _n(x + slot / 2),
-                BARS_H - 8,
-                axis,
-            )
-        )
-    return format_html(
-        '<svg class="chart mcp-chart" viewBox="0 0 {} {}" role="img" aria-label="{}">{}{}</svg>',
-        W,
-        BARS_H,
-        label,
-        grid,
-        SafeString("".join(columns)),
+        columns.append(Column(bucket["calls"], bucket["errors"], title, axis))
+    return stacked_bars(
+        columns, label=label, svg_class="chart mcp-chart", height=BARS_H, bar_ratio=0.64, bar_max=40, rx=2
     )
 
 
