@@ -625,3 +625,13 @@ def test_the_run_page_gets_only_the_controls(client_alice, paused):
 def test_every_example_expression_is_valid(client_alice, project, label, expression):
     client_alice.post("/breakpoints/new", {"name": label, "condition_type": "custom", "expression": expression})
     assert Breakpoint.objects.get().condition_value == {"expression": expression}
+
+
+def test_the_editor_never_calls_a_conditions_value_optional(client_alice, project):
+    """The form leaves the three value fields optional (only the chosen kind's is used), the page doesn't."""
+    html = client_alice.get("/breakpoints/new").content.decode()
+    for field in ("step_type", "pattern", "expression"):
+        label = re.search(rf'<label for="id_{field}">(.*?)</label>', html, re.S).group(1)
+        assert "optional" not in label
+    agent = re.search(r'<label for="id_agent_name">(.*?)</label>', html, re.S).group(1)
+    assert '<span class="optional">(optional)</span>' in agent  # a truly optional field still says so
