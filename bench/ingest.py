@@ -10,6 +10,9 @@ starts gunicorn, then prints:
       one sender (as the SDK sends) and from 4 concurrent senders;
   (c) raw `COPY` of the same rows into `run_steps` of the same run, and the ratio batch / COPY.
 Finally it stops the server and drops the database (`--keep` keeps it).
+
+`--profile` samples the gunicorn workers with py-spy (`pip install py-spy`) during (a) and prints
+the functions that hold the most samples, by own time and by time including callees.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import PG_SERVER, ROOT, owner_project_key, percentiles, setup_django
 
-DATABASE = "agentscope_bench"
+DATABASE = os.environ.get("BENCH_DB", "agentscope_bench")  # a name of its own per checkout running benches
 SERVER_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": "bench",
@@ -158,6 +161,53 @@ def cpu_line(cpu: dict[str, float], count: int, unit: str) -> str:
     )
 
 
+class Profiler:
+    """py-spy sampling every gunicorn process while it holds the GIL (running Python, not waiting on
+    the database or the network): where a worker's CPU goes."""
+
+    def __init__(self, server: subprocess.Popen):
+        self.output = Path(os.environ.get("TMPDIR", "/tmp")) / "agentscope-bench-profile.txt"
+        spy = Path(sys.executable).parent / "py-spy"
+        command = [str(spy), "record", "--pid", str(server.pid), "--subprocesses", "--format", "raw",
+                   "--rate", "250", "--nonblocking", "--gil", "--output", str(self.output)]  # fmt: skip
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def report(self, top: int = 25) -> str:
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(30)
+        own, total, samples = {}, {}, 0
+        for line in self.output.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            frames = [frame for frame in stack.split(";")[1:] if frame]  # the first is the process
+            if not frames or not count.isdigit():
+                continue
+            names = [_frame_name(frame) for frame in frames]
+            if not any(name.startswith("WSGIHandler.__call__") for name in names):
+                continue  # the worker's loop between requests
+            count = int(count)
+            samples += count
+            own[names[-1]] = own.get(names[-1], 0) + count
+            for name in set(names):
+                total[name] = total.get(name, 0) + count
+        lines = [f"    profile: {samples:,} samples inside requests"]
+        for title, table in (("own time", own), ("including callees", total)):
+            lines.append(f"    top by {title} (% of samples):")
+            ranked = sorted(table.items(), key=lambda item: -item[1])
+            lines.extend(f"      {100 * count / max(samples, 1):5.1f}%  {name}" for name, count in ranked[:top])
+        return "\n".join(lines)
+
+
+def _frame_name(frame: str) -> str:
+    """`function (path/to/module.py:line)` -> `function (module.py)`, lines merged."""
+    name, _, where = frame.partition(" (")
+    path = where.rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/apps/", "/agentscope/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return f"{name} ({path})"
+
+
 def new_run(http: httpx.Client, name: str) -> str:
     response = http.post("/api/ingest/run", json={"id": str(uuid.uuid4()), "agent_name": name})
     response.raise_for_status()
@@ -275,6 +325,7 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=20, help="batches sent by the single sender")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--profile", action="store_true", help="sample the workers with py-spy during (a)")
     args = parser.parse_args()
 
     print(f"Preparing database {DATABASE} (create, migrate, user, project, key)…", flush=True)
@@ -290,6 +341,7 @@ def main() -> int:
     print(f"gunicorn -w {args.workers} on {url}; 2 cores shared by server, PostgreSQL and clients\n", flush=True)
     meter = CpuMeter(server)
     try:
+        profiler = Profiler(server) if args.profile else None
         meter.start()
         single = single_posts(url, key, clients=args.clients, seconds=args.seconds)
         cpu = meter.stop()
@@ -298,6 +350,8 @@ def main() -> int:
             f"  p50 {single['p50']:.1f} ms  p95 {single['p95']:.1f} ms  ({single['posts']:,} posts, {single['failed']} failed)"
         )
         print(cpu_line(cpu, single["posts"], "post"), flush=True)
+        if profiler is not None:
+            print(profiler.report(), flush=True)
         meter.start()
         one, run_id = batch_posts(url, key, senders=1, batches=args.batches, size=args.batch_size)
         cpu = meter.stop()
