@@ -21,6 +21,7 @@ from apps.runs import selectors, services
 from apps.runs.compare import runs_compare
 from apps.runs.inspection import chat_messages, chat_reply, error_view, step_model, step_usage
 from apps.runs.models import RunStatus, StepStatus, StepType
+from apps.runs.registry import run_page
 from apps.runs.replay import UNSET, replay_command, run_replay_create
 from apps.runs.serializers import RUNS_PAGE_SIZE, TIMELINE_PAGE_SIZE, RunFilterInput
 from apps.runs.services import elapsed_ms
@@ -225,6 +226,7 @@ def run_detail(request, run_id):
         context |= _inspector_context(run, index, window)
     if target is None:
         context |= _replay_context(run, index, shown=context.get("step"))
+        context["panels"] = run_page.shown(request=request, run=run)
     partials = {"inspector": "inspector", "run-header": "run_header", "timeline": "timeline"}
     response = _render(request, "runs/detail.html", context, partials)
     if target == "inspector" and not request.GET.get("watch"):

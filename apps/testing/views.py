@@ -149,18 +149,6 @@ def test_run_now(request, test_id):
     return trigger_client_event(response, "toast", {"level": VERDICT_TOASTS[test_run.status], "message": message})
 
 
-@login_required
-@require_GET
-def run_verdicts(request, run_id):
-    """Which tests judged a run, and how: the partial the run's page loads."""
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    response = render(
-        request, "testing/_run_verdicts.html", {"run": run, "verdicts": selectors.verdicts_for_run(run=run)}
-    )
-    patch_vary_headers(response, ("HX-Request",))
-    return response
-
-
 # ---------------------------------------------------------------- helpers
 
 

@@ -255,8 +255,9 @@ def test_timeline_without_htmx_goes_to_the_page(client_alice, long_run):
 
 def test_detail_and_timeline_query_counts_are_pinned(client_alice, long_run, django_assert_max_num_queries):
     # session, user, run, window before and after it, an ancestor outside it, the step, the sidebar's
-    # current project and project list, the Replay dialog's steps and the run's replays
-    with django_assert_max_num_queries(11):
+    # current project and project list, the Replay dialog's steps, the run's replays and what the
+    # registered panels read (one, today)
+    with django_assert_max_num_queries(12):
         client_alice.get(f"/runs/{long_run.pk}?step=302")
     # Partials: session, user, the current project (the context processor asks), then their own.
     with django_assert_max_num_queries(6):  # + run, steps, one ancestor lookup
