@@ -23,6 +23,7 @@ from apps.core.pagination import paginated
 from apps.projects.authentication import ApiKeyAuthentication, HasApiKey
 from apps.projects.selectors import project_get
 from apps.runs.models import RunStep
+from apps.runs.selectors import run_get_for_project, run_get_for_user
 
 
 @extend_schema(methods=["GET"], parameters=[BreakpointListQuery], responses={200: BreakpointOutput(many=True)})
@@ -87,7 +88,7 @@ def breakpoint_test(request):
 @permission_classes([HasApiKey])
 def run_control_api(request, run_id):
     """What the SDK must do about a paused step (GET, polled); POST reports that it stopped waiting."""
-    run = selectors.run_for_project(project=request.auth.project, run_id=run_id)
+    run = run_get_for_project(project=request.auth.project, run_id=run_id)
     if request.method == "GET":
         query = validated(ControlQuery, request.query_params)
         return Response(selectors.run_control(run=run, hit_id=query.get("hit_id")))
@@ -98,7 +99,7 @@ def run_control_api(request, run_id):
 @extend_schema(request=ResumeInput, responses={200: ResumeOutput})
 @api_view(["POST"])
 def run_resume_api(request, run_id):
-    run = selectors.run_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id)
     hit = services.run_resume(run=run, user=request.user, **validated(ResumeInput, request.data))
     run.refresh_from_db(fields=["status", "error", "ended_at"])
     return Response(ResumeOutput({"hit": hit, "run": run}).data)

@@ -29,14 +29,13 @@ def render_htmx(
     """`template`, or only its `partial` when htmx asks for part of the page. `partial` names one
     partial, or maps the ids of the elements htmx may target to theirs (others get the page).
 
-    The answer varies on HX-Request (and HX-Target when the partial depends on it), so no cache
-    hands a fragment to a request for the page or the other way round.
+    The answer varies on HX-Request and HX-Target, which decide what it holds, so no cache hands a
+    fragment to a request for the page (or the other way round).
     """
-    vary = ["HX-Request"]
     if isinstance(partial, Mapping):
-        partial, vary = partial.get(htmx_target(request) or ""), [*vary, "HX-Target"]
+        partial = partial.get(htmx_target(request) or "")
     elif not htmx_wants_part(request):
         partial = None
     response = render(request, f"{template}#{partial}" if partial else template, context, status=status)
-    patch_vary_headers(response, vary)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response

@@ -12,11 +12,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from django_htmx.http import push_url, reswap, trigger_client_event
 
 from apps.core.errors import ApplicationError
+from apps.core.htmx import htmx_target, render_htmx
 from apps.runs import selectors, services
 from apps.runs.compare import runs_compare
 from apps.runs.inspection import chat_messages, chat_reply, error_view, step_model, step_usage
@@ -29,20 +29,6 @@ from apps.runs.timeline import LIVE, run_span_ms, timeline_steps, timeline_windo
 
 STATUSES = [RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.PENDING, RunStatus.COMPLETED, RunStatus.FAILED]
 MAX_TRACKED = 50  # running steps a live timeline keeps refreshing
-
-
-def _htmx_target(request) -> str | None:
-    if not request.htmx or request.htmx.history_restore_request:
-        return None
-    return request.htmx.target
-
-
-def _render(request, template: str, context: dict, partials: dict[str, str]):
-    """The page, or the partial named for the element htmx targets."""
-    partial = partials.get(_htmx_target(request) or "")
-    response = render(request, f"{template}#{partial}" if partial else template, context)
-    patch_vary_headers(response, ("HX-Request", "HX-Target"))
-    return response
 
 
 # The list ----------------------------------------------------------------------------------------
@@ -81,9 +67,9 @@ def run_list(request):
             "filtered": filtered,
             "has_runs": bool(page.runs) or (filtered and selectors.runs_in_projects([project.pk]).exists()),
         }
-        if _htmx_target(request) != "runs-results":
+        if htmx_target(request) != "runs-results":
             context["agent_names"] = selectors.run_agent_names(project_ids=[project.pk])
-    return _render(request, "runs/list.html", context, {"runs-results": "results"})
+    return render_htmx(request, "runs/list.html", context, partial={"runs-results": "results"})
 
 
 @login_required
@@ -200,7 +186,7 @@ def _unchanged(run, index: int | None) -> bool:
 def run_detail(request, run_id):
     """The debugger: header, timeline (around `?step=n`) and inspector (that step, else the run)."""
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    index, filters, target = _int(request.GET.get("step")), _timeline_filters(request.GET), _htmx_target(request)
+    index, filters, target = _int(request.GET.get("step")), _timeline_filters(request.GET), htmx_target(request)
     if target == "inspector" and request.GET.get("watch") and _unchanged(run, index):
         return HttpResponse(status=204)  # nothing new: htmx leaves the inspector as it is
     live = run.status in LIVE
@@ -228,7 +214,7 @@ def run_detail(request, run_id):
         context |= _replay_context(run, index, shown=context.get("step"))
         context["panels"] = run_page.shown(request=request, run=run)
     partials = {"inspector": "inspector", "run-header": "run_header", "timeline": "timeline"}
-    response = _render(request, "runs/detail.html", context, partials)
+    response = render_htmx(request, "runs/detail.html", context, partial=partials)
     if target == "inspector" and not request.GET.get("watch"):
         # A step asked for from the timeline. Its link takes the swap and the URL from the timeline
         # around it, which a live poll may have redrawn (and the link with it) before this answer
@@ -253,9 +239,7 @@ def run_timeline(request, run_id):
     context = {"run": run, "live": run.status in LIVE, "direction": "before" if before is not None else "after"}
     context |= _timeline_context(run, filters=filters, window=window, after=after if after is not None else -1)
     context |= _refresh_running(run, request.GET.get("running", ""), filters=filters, window=window)
-    response = render(request, "runs/detail.html#timeline_page", context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_htmx(request, "runs/detail.html", context, partial="timeline_page")
 
 
 def _refresh_running(run, tracked: str, *, filters: dict, window) -> dict:
