@@ -29,7 +29,9 @@ class JSONAdmin(admin.ModelAdmin):
 
 
 def json_preview(value, length: int = 80) -> str:
+    """One line of JSON for a list column, cut to `length` characters; all of it in the tooltip."""
     if value is None:
         return "—"
     text = json.dumps(value, ensure_ascii=False)
-    return format_html("<code>{}</code>", text if len(text) <= length else text[: length - 1] + "…")
+    shown = text if len(text) <= length else text[: length - 1] + "…"
+    return format_html('<code class="json-preview" title="{}">{}</code>', text[:2000], shown)

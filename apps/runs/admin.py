@@ -37,12 +37,25 @@ class RunAdmin(JSONAdmin):
 
 @admin.register(RunStep)
 class RunStepAdmin(JSONAdmin):
-    list_display = ["step_index", "step_type", "name", "status", "run", "tokens_used", "latency_ms", "error_preview"]
+    list_display = [
+        "step_index",
+        "step_type",
+        "name",
+        "status",
+        "run_short",
+        "tokens_used",
+        "latency_ms",
+        "error_preview",
+    ]
     list_filter = ["step_type", "status"]
     search_fields = ["name", "run__agent_name", "run__id"]
     list_select_related = ["run"]
     raw_id_fields = ["run", "parent"]
     readonly_fields = ["created_at"]
+
+    @admin.display(description="run", ordering="run")
+    def run_short(self, obj):
+        return f"{obj.run.agent_name or 'run'} {str(obj.run_id)[:8]}"
 
     @admin.display(description="error")
     def error_preview(self, obj):
