@@ -253,8 +253,14 @@ def steps_for_run(*, run: Run) -> QuerySet[RunStep]:
 
 def first_error_index(*, run: Run) -> int | None:
     """The index of the run's first failed step (or step carrying an error), for "jump to error"."""
+    found = first_error(run=run)
+    return found[0] if found else None
+
+
+def first_error(*, run: Run) -> tuple[int, object] | None:
+    """(index, error) of the run's first failed step (or step carrying an error)."""
     failed = Q(status=StepStatus.FAILED) | Q(error__isnull=False)
-    return steps_for_run(run=run).filter(failed).order_by("step_index").values_list("step_index", flat=True).first()
+    return steps_for_run(run=run).filter(failed).order_by("step_index").values_list("step_index", "error").first()
 
 
 # Replays -----------------------------------------------------------------------------------------

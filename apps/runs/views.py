@@ -217,9 +217,14 @@ def _run_context(run, *, oob: bool) -> dict:
 
 
 def _header_context(run) -> dict:
-    context = {}
+    """The header's numbers and, for a failed run, its error where the eye lands first: the run's
+    own, else its first failed step's."""
+    context = {"run_error": error_view(run.error) if run.status == RunStatus.FAILED else None}
     if run.error_count:
-        context["first_error"] = selectors.first_error_index(run=run)
+        index, step_error = selectors.first_error(run=run) or (None, None)
+        context["first_error"] = index
+        if run.status == RunStatus.FAILED and context["run_error"] is None:
+            context |= {"run_error": error_view(step_error), "run_error_step": index}
     if run.status == RunStatus.PENDING and run.replay_from_step is not None:
         context["pending_command"] = replay_command(run)  # shown until the SDK picks the replay up
     return context

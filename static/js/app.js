@@ -37,12 +37,38 @@
   }
   // Brings an element (a form's first error, a result) into view: smoothly, unless the person asked
   // their system for less motion.
-  function reveal(element) {
+  function reveal(element, block = "nearest") {
     const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-    element.scrollIntoView({ block: "nearest", behavior: smooth ? "smooth" : "auto" });
+    element.scrollIntoView({ block, behavior: smooth ? "smooth" : "auto" });
   }
 
-  window.agentscope = { toast: showToast, reveal };
+  // ---- live durations: [data-elapsed-ms] counts up from the value the server rendered, every second,
+  // on one clock. The run's length, a running step's and a pause's come from different polls; counted
+  // on together they agree (a step never reads longer than its run) instead of each freezing at its poll.
+  const arrived = new WeakMap();
+
+  // Like the `duration` template filter (apps/core/templatetags/ui.py).
+  function formatDuration(ms) {
+    if (ms < 1) return "<1 ms";
+    if (ms < 1000) return `${Math.round(ms)} ms`;
+    const seconds = ms / 1000;
+    if (seconds < 60) return seconds < 10 ? `${seconds.toFixed(2)} s` : `${seconds.toFixed(1)} s`;
+    const minutes = Math.floor(seconds / 60);
+    const pad = (n) => String(n).padStart(2, "0");
+    if (minutes < 60) return `${minutes}m ${pad(Math.floor(seconds) % 60)}s`;
+    return `${Math.floor(minutes / 60)}h ${pad(minutes % 60)}m`;
+  }
+
+  function tick() {
+    const now = performance.now();
+    for (const element of $$("[data-elapsed-ms]")) {
+      if (!arrived.has(element)) arrived.set(element, now);
+      element.textContent = formatDuration(Number(element.dataset.elapsedMs) + now - arrived.get(element));
+    }
+  }
+  setInterval(tick, 1000);
+
+  window.agentscope = { toast: showToast, reveal, formatDuration };
 
   document.body.addEventListener("toast", (event) => showToast(event.detail.level, event.detail.message));
 
@@ -61,6 +87,8 @@
   const within = (root, selector) => [...(root.matches?.(selector) ? [root] : []), ...$$(selector, root)];
 
   function setUp(root) {
+    const now = performance.now();
+    within(root, "[data-elapsed-ms]").forEach((element) => arrived.set(element, now));
     within(root, ".toast").forEach(arm);
     within(root, "dialog[data-autoshow]").forEach((dialog) => {
       dialog.removeAttribute("data-autoshow");

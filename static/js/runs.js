@@ -115,12 +115,27 @@
     return rowFor(pending ?? inspector.dataset.step);
   }
 
+  // Where the timeline and the inspector are stacked (narrow screens), the step a person picked is
+  // shown below the timeline: bring it into view.
+  const stacked = window.matchMedia("(max-width: 1100px)");
+
   function setUpInspector(inspector) {
-    if (pending === inspector.dataset.step) pending = null;
+    if (pending !== null && pending === inspector.dataset.step) {
+      pending = null;
+      if (stacked.matches && inspector.getBoundingClientRect().top > window.innerHeight * 0.5) {
+        window.agentscope.reveal(inspector, "start");
+      }
+    }
     mark(shownRow());
     const error = $('[data-tab="error"]:not(.is-empty)', inspector);
     const preferred = $(`[data-tab="${sessionStorage.getItem(TAB_KEY)}"]:not(.is-empty)`, inspector);
     if (!error && preferred) showTab(inspector, preferred.dataset.tab, false);
+    // htmx gives focus back to the element of the same id after a swap: a tab that is no longer the
+    // chosen one would keep the focus ring. The focus goes to the tab now shown.
+    const focused = document.activeElement;
+    if (focused?.matches('[role="tab"]') && inspector.contains(focused) && focused.getAttribute("aria-selected") !== "true") {
+      $('[role="tab"][aria-selected="true"]', inspector)?.focus();
+    }
   }
 
   let queued = false;
@@ -199,10 +214,14 @@
   document.addEventListener("keydown", (event) => {
     if (!$("#timeline-rows") || event.defaultPrevented || event.metaKey || event.ctrlKey || event.altKey) return;
     if (event.target.closest("input, textarea, select, [contenteditable], dialog[open]")) return;
+    // The inspector's tabs are one tab list (one Tab stop): arrows, Home and End move between them.
     const tab = event.target.closest('[role="tab"]');
-    if (tab && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {
+    const step = { ArrowLeft: -1, ArrowRight: 1, Home: "first", End: "last" }[event.key];
+    if (tab && step) {
+      event.preventDefault();
       const tabs = $$('[role="tab"]', tab.parentElement);
-      const next = tabs[(tabs.indexOf(tab) + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+      const at = tabs.indexOf(tab);
+      const next = step === "first" ? tabs[0] : step === "last" ? tabs.at(-1) : tabs[(at + step + tabs.length) % tabs.length];
       showTab(tab.closest("#inspector"), next.dataset.tab, true);
       return next.focus();
     }

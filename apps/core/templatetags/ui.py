@@ -106,12 +106,15 @@ def reltime(value: datetime | None, default: str = "—") -> SafeString:
 
 @register.filter
 def duration(ms: float | None) -> str:
-    """Milliseconds for people: '—', '12 ms', '1.24 s', '2m 03s', '1h 04m'."""
+    """Milliseconds for people: '—', '<1 ms', '420 µs', '12 ms', '1.24 s', '2m 03s', '1h 04m'.
+
+    Whole milliseconds (what steps store) under one read '<1 ms', never '0 ms': the step took time.
+    static/js/app.js formats live durations the same way."""
     if ms is None:
         return "—"
     ms = float(ms)
     if ms < 1:
-        return f"{ms:.2f} ms" if ms else "0 ms"
+        return f"{ms * 1000:.0f} µs" if ms >= 0.001 else "<1 ms"
     if ms < 1000:
         return f"{ms:.0f} ms"
     seconds = ms / 1000

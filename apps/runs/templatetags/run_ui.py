@@ -56,7 +56,9 @@ def step_label(step_type: str) -> str:
 @register.filter
 def offset(ms: int | None) -> str:
     """Milliseconds from the start of the run: '+0 ms', '+1.24 s'."""
-    return "—" if ms is None else f"+{duration(ms)}"
+    if ms is None:
+        return "—"
+    return "+0 ms" if ms == 0 else f"+{duration(ms)}"
 
 
 ROW = (
@@ -66,11 +68,15 @@ ROW = (
     '<span class="tl-idx">{index}</span>'
     '<span class="tl-name"><span class="tl-icon type-{type}" title="{type_label}">{icon}</span>'
     '<span class="tl-label">{name}</span></span>'
-    '<span class="tl-dur">{duration}</span>'
+    '<span class="tl-dur"{elapsed}>{duration}</span>'
     '<span class="tl-bar" title="{offset} · {duration}"><svg viewBox="0 0 {total} 1" preserveAspectRatio="none">'
-    '<rect x="{x}" width="{width}" height="1"></rect></svg></span>'
+    '<rect x="{x}" width="{width}" height="1"></rect>{tick}</svg></span>'
     "</a></li>"
 )
+# A bar thinner than this share of the run also gets a tick a few pixels wide (a stroke that doesn't
+# scale with the axis), so a sub-millisecond step still shows where it happened.
+TICK_SHARE = 0.01
+TICK = '<line class="tl-tick" x1="{x}" x2="{x}" y1="0" y2="1" vector-effect="non-scaling-stroke"></line>'
 CARET = '<button type="button" class="tl-caret" data-tl-toggle aria-expanded="true" aria-label="Collapse the steps inside"></button>'
 
 
@@ -104,6 +110,13 @@ def timeline_rows(context, entries, oob: bool = False) -> SafeString:
                 icon=icons.get(entry.type, icons[StepType.CUSTOM]),
                 name=entry.name or entry.type,
                 duration=duration(entry.duration_ms),
+                # a running step's time counts up in the page between polls (static/js/app.js)
+                elapsed=format_html(' data-elapsed-ms="{}"', entry.duration_ms or 0)
+                if entry.status == "running"
+                else "",
+                tick=format_html(TICK, x=f"{entry.bar_start + entry.bar_width / 2:.2f}")
+                if entry.bar_width < total * TICK_SHARE
+                else "",
                 offset=offset(entry.start_ms),
                 total=total,
                 x=f"{entry.bar_start:.1f}",
