@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from agentscope_sdk.control import ACTIONS, CONTINUE, Decision, Pauses
 from agentscope_sdk.transport import http_client, json_body
 
 if TYPE_CHECKING:
@@ -42,26 +43,7 @@ POLL_FIRST, POLL_MAX = 0.25, 2.0
 SEND_ATTEMPTS = 3
 DEFAULT_MAX_WAIT = 600.0
 OFF = frozenset({"off", "0", "false", "no", "disabled"})
-ACTIONS = ("continue", "skip", "abort")
 _instances: weakref.WeakSet[Breakpoints] = weakref.WeakSet()
-
-
-class Aborted(BaseException):
-    """Raised in the agent where a person pressed Abort at a breakpoint; the run ends failed with
-    `message` (who aborted it, where).
-
-    Like KeyboardInterrupt and asyncio.CancelledError it derives from BaseException, so an agent's
-    `except Exception:` around a tool call doesn't swallow it and go on with a run that has ended."""
-
-    def __init__(self, message: str = "Aborted at a breakpoint", *, hit_id: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.hit_id = hit_id
-
-    @property
-    def error(self) -> dict[str, str]:
-        """The run's error, as the server recorded it."""
-        return {"message": self.message, "type": "Aborted"}
 
 
 @dataclass(frozen=True)
@@ -92,38 +74,6 @@ class Rule:
             pattern, name = self.value.get("pattern") or "", name or ""
             return fnmatchcase(name, pattern) if self.value.get("match") == "glob" else name == pattern
         return kind == "custom"
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What to do about a step a breakpoint stopped: continue (maybe with an edited input), skip
-    (with the output to return instead of running), or abort."""
-
-    action: str
-    hit_id: str | None = None
-    edited: bool = False
-    input: Any = None
-    output: Any = None
-    message: str | None = None
-    timed_out: bool = False
-
-    @classmethod
-    def of(cls, control: Any) -> Decision:
-        if not isinstance(control, dict):
-            return CONTINUE
-        action = control.get("action") if control.get("action") in ACTIONS else "continue"
-        return cls(
-            action,
-            hit_id=control.get("hit_id"),
-            edited=action == "continue" and "input" in control,
-            input=control.get("input"),
-            output=control.get("output"),
-            message=control.get("message"),
-            timed_out=bool(control.get("timed_out")),
-        )
-
-
-CONTINUE = Decision("continue")
 
 
 def enabled_from_env(enabled: bool) -> bool:
@@ -162,13 +112,15 @@ class _Waiting:
         return round((time.monotonic() - self.started) * 1000)
 
 
-class Breakpoints:
-    """One client's breakpoints: the cached rules, and the synchronous step protocol."""
+class Breakpoints(Pauses):
+    """One client's breakpoints: the cached rules, and the synchronous step protocol. Every client
+    gets one (see `agentscope_sdk/__init__.py`); `enabled` and `max_wait` yield to the environment
+    (`AGENTSCOPE_BREAKPOINTS`, `AGENTSCOPE_BREAKPOINT_TIMEOUT`)."""
 
-    def __init__(self, sender: Sender, *, enabled: bool, max_wait: float):
+    def __init__(self, sender: Sender, *, enabled: bool, max_wait: float | None):
         self.sender = sender
-        self.active = enabled
-        self.max_wait = max_wait
+        self.active = enabled_from_env(enabled)
+        self.max_wait = max_wait_from_env(max_wait)
         self.base_url = sender.config.base_url.rstrip("/")
         self._before: tuple[Rule, ...] = ()
         self._after: tuple[Rule, ...] = ()
