@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from agentscope_sdk.control import ACTIONS, CONTINUE, Decision, Pauses
-from agentscope_sdk.transport import http_client, json_body
+from agentscope_sdk.delivery import http_client, json_body
 
 if TYPE_CHECKING:
     from agentscope_sdk.transport import Sender

@@ -11,7 +11,7 @@ import httpx
 from agentscope_sdk import mcp_proxy, replay, testing
 from agentscope_sdk._version import __version__
 from agentscope_sdk.client import DEFAULT_BASE_URL
-from agentscope_sdk.transport import BATCH_PATH
+from agentscope_sdk.delivery import BATCH_PATH
 
 
 def ping(args: argparse.Namespace) -> int:

@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 
 from agentscope_sdk._json import DEFAULT_MAX_CHARS, to_jsonable
 from agentscope_sdk.control import Pauses
-from agentscope_sdk.transport import Sender, SenderConfig
+from agentscope_sdk.delivery import SenderConfig
+from agentscope_sdk.transport import Sender
 
 logger = logging.getLogger("agentscope_sdk")
 
@@ -194,9 +195,15 @@ class Client:
             return False
 
     def stats(self) -> dict[str, int]:
-        """Events accepted by the server, refused or given up on, dropped from a full queue, queued now."""
-        sender = self._sender
-        return {"sent": sender.sent, "failed": sender.failed, "dropped": sender.dropped, "queued": len(sender._queue)}
+        """What became of the events queued so far, each counted once: `sent` (stored by the server),
+        `refused` (by the server, not retried), `lost` (given up), `dropped` (from a full queue),
+        `queued` (waiting or being sent); `failed` is refused + lost."""
+        return self._sender.stats()
+
+    def summary(self) -> str:
+        """One line that says whether every event reached the server, and if not, how many didn't
+        and why. Best read after `close()`, when nothing is on its way any more."""
+        return self._sender.summary()
 
     def _self(self) -> Client:
         return self
