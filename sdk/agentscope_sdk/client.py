@@ -13,11 +13,14 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
+
+import httpx
 
 from agentscope_sdk._json import DEFAULT_MAX_CHARS, to_jsonable
 from agentscope_sdk.control import Pauses
-from agentscope_sdk.delivery import SenderConfig
+from agentscope_sdk.delivery import BATCH_PATH, SenderConfig, http_client
 from agentscope_sdk.transport import Sender
 
 logger = logging.getLogger("agentscope_sdk")
@@ -205,6 +208,10 @@ class Client:
         and why. Best read after `close()`, when nothing is on its way any more."""
         return self._sender.summary()
 
+    def ping(self, timeout: float = 5.0) -> Ping:
+        """Whether the server answers and accepts the key; see `ping`."""
+        return ping(self.base_url, self.api_key, timeout=timeout)
+
     def _self(self) -> Client:
         return self
 
@@ -216,6 +223,41 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<agentscope_sdk.Client {self.base_url} enabled={self.enabled}>"
+
+
+@dataclass(frozen=True)
+class Ping:
+    """What `ping` found. `problem` is None when the server answers and accepts the key, else
+    "unreachable" (nothing answers), "unhealthy" (something answers, not a healthy AgentScope),
+    "no_key" or "key_refused"; `detail` says what was seen."""
+
+    problem: str | None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def ping(base_url: str, api_key: str | None, *, timeout: float = 5.0) -> Ping:
+    """Check the server (`GET /health`) and the key (an empty batch, which stores nothing) within
+    seconds, before anything is sent; never raises."""
+    base_url = base_url.rstrip("/")
+    config = SenderConfig(base_url, api_key or "", timeout=timeout, connect_timeout=min(timeout, 3.0))
+    try:
+        with http_client(config) as http:
+            health = http.get(f"{base_url}/health")
+            if health.status_code != 200:
+                return Ping("unhealthy", f"GET /health answered HTTP {health.status_code}: {health.text[:200]}")
+            if not api_key:
+                return Ping("no_key", "no API key (set AGENTSCOPE_API_KEY)")
+            answer = http.post(f"{base_url}{BATCH_PATH}", content=b'{"events":[]}')
+    except httpx.HTTPError as exc:
+        return Ping("unreachable", f"{type(exc).__name__}: {exc}")
+    if answer.status_code < 300:
+        return Ping(None, "the key is accepted")
+    problem = "key_refused" if answer.status_code in (401, 403) else "unhealthy"
+    return Ping(problem, f"HTTP {answer.status_code}: {answer.text[:200]}")
 
 
 def plug_in(

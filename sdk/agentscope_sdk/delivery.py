@@ -269,7 +269,7 @@ class Delivery:
     def _settle(self, answer: Answer) -> None:
         self.tally.store(_weight(answer.stored))
         if answer.refused:
-            self.tally.refuse(_weight(answer.refused), f"refused by the server ({answer.refusal})")
+            self.tally.refuse(_weight(answer.refused), answer.refusal)
 
     def _give_up(self, chunk: list[Item], attempts: int, reason: str) -> None:
         self.tally.lose(_weight(chunk), f"{reason} (after {attempts} attempts)")
