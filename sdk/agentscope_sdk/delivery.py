@@ -71,10 +71,11 @@ class Tally:
             self.in_flight -= count
             self.problem = why
 
-    def lose(self, count: int, why: str) -> None:
+    def lose(self, count: int, why: str, *, in_flight: bool = True) -> None:
+        """`in_flight=False`: events given up before they were ever taken off the queue."""
         with self._lock:
             self.lost += count
-            self.in_flight -= count
+            self.in_flight -= count if in_flight else 0
             self.problem = why
 
     def drop(self) -> None:

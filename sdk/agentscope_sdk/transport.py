@@ -128,19 +128,20 @@ class Sender:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(1.0)
-        self._lose_queued("not sent before the client closed")
+        self._lose_queued()
         return flushed
 
-    def _lose_queued(self, why: str) -> None:
+    def _lose_queued(self) -> None:
         left = 0
         with contextlib.suppress(IndexError):
             while True:
                 self._queue.popleft()
                 left += 1
         if left:
-            self.tally.take(left)
-            self.tally.lose(left, why)
-            logger.warning("AgentScope: %d events %s", left, why)
+            why = "not sent before the client closed"
+            cause = self.tally.problem  # why they weren't sent sooner, if anything failed
+            self.tally.lose(left, f"{why} ({cause})" if cause else why, in_flight=False)
+            logger.warning("AgentScope: %d events not sent before the client closed", left)
 
     def _alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()

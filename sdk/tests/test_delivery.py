@@ -212,9 +212,10 @@ def test_it_does_not_retry_a_refused_key(make_client, faulty_proxy, caplog):
     assert not Run.objects.exists()
 
 
-def test_events_still_being_retried_are_counted_until_they_are_given_up(make_client, faulty_proxy):
+@pytest.mark.parametrize("batch_size", [100, 2], ids=["all in flight", "some still queued at close"])
+def test_events_still_being_retried_are_counted_until_they_are_given_up(make_client, faulty_proxy, batch_size):
     proxy = faulty_proxy(fail=None, status=503)
-    client = make_client(base_url=proxy.url)
+    client = make_client(base_url=proxy.url, batch_size=batch_size)
     record_one_run(client)  # a run, three steps: eight events
 
     assert not client.flush(timeout=0.3)
