@@ -248,7 +248,7 @@ def ping(base_url: str, api_key: str | None, *, timeout: float = 5.0) -> Ping:
         with http_client(config) as http:
             health = http.get(f"{base_url}/health")
             if health.status_code != 200:
-                return Ping("unhealthy", f"GET /health answered HTTP {health.status_code}: {health.text[:200]}")
+                return Ping("unhealthy", f"GET /health answered HTTP {health.status_code}: {_gist(health)}")
             if not api_key:
                 return Ping("no_key", "no API key (set AGENTSCOPE_API_KEY)")
             answer = http.post(f"{base_url}{BATCH_PATH}", content=b'{"events":[]}')
@@ -257,7 +257,11 @@ def ping(base_url: str, api_key: str | None, *, timeout: float = 5.0) -> Ping:
     if answer.status_code < 300:
         return Ping(None, "the key is accepted")
     problem = "key_refused" if answer.status_code in (401, 403) else "unhealthy"
-    return Ping(problem, f"HTTP {answer.status_code}: {answer.text[:200]}")
+    return Ping(problem, f"HTTP {answer.status_code}: {_gist(answer)}")
+
+
+def _gist(response: httpx.Response) -> str:
+    return " ".join(response.text.split())[:200]
 
 
 def plug_in(
