@@ -1,4 +1,4 @@
-"""The client imports none of the layers above it (sdk/.importlinter), yet every client has them."""
+"""The client imports none of the layers above it (the sdk-layers contract in pyproject.toml), yet every client has them."""
 
 import subprocess
 import sys
