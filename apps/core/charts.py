@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 LEFT, RIGHT, TOP, BOTTOM = 40, 8, 12, 28  # room for the axis labels
 
@@ -36,6 +36,9 @@ class Column:
     title: str
     axis: str = ""  # the label under the bar, if any
     date: str = ""  # an ISO day, as `data-date`, when the column is a day
+    href: str = ""  # where a click on the bar goes (what it counts, listed)
+    part_href: str = ""  # where a click on the red part goes
+    note: str = ""  # a word over the bar (the error rate)
 
 
 def stacked_bars(
@@ -69,29 +72,43 @@ def stacked_bars(
         x = LEFT + slot * index
         total_h, part_h = plot_h * column.total / peak, plot_h * column.part / peak
         bar_x = svg_number(x + (slot - bar) / 2)
+        whole = format_html(
+            '<rect class="chart-hit" x="{}" y="{}" width="{}" height="{}"></rect>'
+            '<rect class="chart-bar" x="{}" y="{}" width="{}" height="{}" rx="{}"></rect>',
+            svg_number(x),
+            TOP,
+            svg_number(slot),
+            plot_h,
+            bar_x,
+            svg_number(TOP + plot_h - total_h),
+            svg_number(bar),
+            svg_number(total_h),
+            rx,
+        )
+        part = format_html(
+            '<rect class="chart-failed" x="{}" y="{}" width="{}" height="{}" rx="{}"></rect>',
+            bar_x,
+            svg_number(TOP + plot_h - part_h),
+            svg_number(bar),
+            svg_number(part_h),
+            rx,
+        )
+        note = format_html(
+            '<text class="chart-note" x="{}" y="{}" text-anchor="middle">{}</text>',
+            svg_number(x + slot / 2),
+            svg_number(TOP + plot_h - total_h - 5),
+            column.note,
+        )
         marks.append(
             format_html(
-                '<g class="chart-col"{} tabindex="0"><title>{}</title>'
-                '<rect class="chart-hit" x="{}" y="{}" width="{}" height="{}"></rect>'
-                '<rect class="chart-bar" x="{}" y="{}" width="{}" height="{}" rx="{}"></rect>'
-                '<rect class="chart-failed" x="{}" y="{}" width="{}" height="{}" rx="{}"></rect>'
+                '<g class="chart-col"{}{}><title>{}</title>{}{}{}'
                 '<text class="chart-axis" x="{}" y="{}" text-anchor="middle">{}</text></g>',
                 format_html(' data-date="{}"', column.date) if column.date else "",
+                "" if column.href else mark_safe(' tabindex="0"'),  # else its links take the focus
                 column.title,
-                svg_number(x),
-                TOP,
-                svg_number(slot),
-                plot_h,
-                bar_x,
-                svg_number(TOP + plot_h - total_h),
-                svg_number(bar),
-                svg_number(total_h),
-                rx,
-                bar_x,
-                svg_number(TOP + plot_h - part_h),
-                svg_number(bar),
-                svg_number(part_h),
-                rx,
+                _linked(whole, column.href, column.title),
+                _linked(part, column.part_href, f"{column.title}: the failed ones") if column.part else part,
+                note if column.note else "",
                 svg_number(x + slot / 2),
                 height - 8,
                 column.axis,
@@ -106,3 +123,10 @@ def stacked_bars(
         grid,
         SafeString("".join(marks)),
     )
+
+
+def _linked(mark: SafeString, href: str, label: str) -> SafeString:
+    """A bar (or its part) as a link to what it counts, when it has somewhere to go."""
+    if not href:
+        return mark
+    return format_html('<a class="chart-link" href="{}" aria-label="{}">{}</a>', href, label, mark)

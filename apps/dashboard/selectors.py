@@ -12,7 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.db import transaction
 from django.db.models import BooleanField, Case, Count, Q, Sum, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 
 from apps.dashboard.models import AgentDay, RollupDay
@@ -79,6 +79,28 @@ def project_stats(*, project: Project, period: str = DEFAULT_PERIOD, now: dateti
             )[:TOP_AGENTS],
         },
     }
+
+
+def runs_chart(*, project: Project, stats: dict, now: datetime | None = None) -> list[dict]:
+    """The bars of the period `stats` covers: its days, or for `24h` its 24 hours (the current one
+    last), each with runs, failed and the error rate."""
+    if stats["period"] != "24h":
+        return [{**day, "error_rate": _rate(day["failed"], day["runs"])} for day in stats["runs_by_day"]]
+    now = (now or timezone.now()).astimezone(UTC)
+    first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
+    runs = Run.objects.filter(project=project, started_at__gte=first).annotate(hour=TruncHour("started_at", tzinfo=UTC))
+    counted = runs.values("hour").annotate(runs=Count("*"), failed=Count("id", filter=Q(status=RunStatus.FAILED)))
+    by_hour = {row["hour"]: (row["runs"], row["failed"]) for row in counted.order_by()}
+    hours = (first + timedelta(hours=n) for n in range(24))
+    return [
+        {"hour": hour.isoformat(), "runs": total, "failed": failed, "error_rate": _rate(failed, total)}
+        for hour in hours
+        for total, failed in [by_hour.get(hour, (0, 0))]
+    ]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
 
 
 def runs_recent(*, project: Project, limit: int = 10) -> list[Run]:

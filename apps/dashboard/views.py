@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 
 from apps.core.htmx import render_htmx
-from apps.dashboard.selectors import DEFAULT_PERIOD, PERIODS, project_stats, runs_recent
+from apps.dashboard.selectors import DEFAULT_PERIOD, PERIODS, project_stats, runs_chart, runs_recent
 
 PARTIALS = {"dashboard-stats": "stats", "dashboard-body": "body"}
 
@@ -23,5 +23,8 @@ def index(request):
         "base_url": request.build_absolute_uri("/").rstrip("/"),
     }
     if project:
-        context.update(stats=project_stats(project=project, period=period), recent_runs=runs_recent(project=project))
+        stats = project_stats(project=project, period=period)
+        context.update(
+            stats=stats, chart=runs_chart(project=project, stats=stats), recent_runs=runs_recent(project=project)
+        )
     return render_htmx(request, "dashboard/index.html", context, partial=PARTIALS)

@@ -2,9 +2,11 @@
 browser shows it on hover), and an empty state that says so in words."""
 
 import math
-from datetime import date
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -19,19 +21,45 @@ def _pct(part: int, whole: int) -> str:
 
 
 @register.simple_tag
-def runs_chart(days: list[dict], label: str = "Runs and failures per day") -> SafeString:
-    """Bars of runs per day with the failed part in red; each day's column has a title with its numbers."""
-    columns = []
-    for i, day in enumerate(days):
-        when = date.fromisoformat(day["date"])
-        title = (
-            f"{when:%a %b} {when.day}: {day['runs']:,} run{'s' if day['runs'] != 1 else ''}, {day['failed']:,} failed"
+def runs_chart(buckets: list[dict], label: str = "Runs and failures") -> SafeString:
+    """Bars of runs per day (or hour) with the failed part in red. Each column's title has its
+    numbers and error rate, which also shows over the bar where there is room; a click on a bar
+    lists its runs, on its red part the failed ones."""
+    columns, runs_url = [], reverse("runs:list")
+    for i, bucket in enumerate(buckets):
+        when, start, end = _bucket_span(bucket)
+        name = f"{when:%H}:00" if "hour" in bucket else f"{when:%a %b} {when.day}"
+        runs, failed = bucket["runs"], bucket["failed"]
+        title = f"{name}: {runs:,} run{'s' if runs != 1 else ''}, {failed:,} failed"
+        if runs:
+            title += f" ({_pct(failed, runs)} error rate)"
+        if "hour" in bucket:
+            axis = f"{when:%H}h" if i % 4 == 0 else ""
+        else:
+            axis = f"{when:%a} {when.day}" if len(buckets) <= 10 else (f"{when:%b} {when.day}" if i % 5 == 0 else "")
+        query = urlencode({"started_after": start, "started_before": end})
+        columns.append(
+            Column(
+                runs,
+                failed,
+                title,
+                axis,
+                date=bucket.get("date", ""),
+                href=f"{runs_url}?{query}" if runs else "",
+                part_href=f"{runs_url}?{query}&status=failed" if failed else "",
+                note=_pct(failed, runs) if failed and len(buckets) <= 10 else "",
+            )
         )
-        if day["runs"]:
-            title += f" ({_pct(day['failed'], day['runs'])} error rate)"
-        axis = f"{when:%a} {when.day}" if len(days) <= 10 else (f"{when:%b} {when.day}" if i % 5 == 0 else "")
-        columns.append(Column(day["runs"], day["failed"], title, axis, date=day["date"]))
     return stacked_bars(columns, label=label, svg_class="chart chart-bars")
+
+
+def _bucket_span(bucket: dict) -> tuple[datetime, str, str]:
+    """When a bar starts, and the runs list's started_after / started_before that cover it."""
+    if "hour" in bucket:
+        when = datetime.fromisoformat(bucket["hour"])
+        return when, when.isoformat(), (when + timedelta(hours=1)).isoformat()
+    day = date.fromisoformat(bucket["date"])
+    return day, day.isoformat(), day.isoformat()  # a date alone as started_before includes that day
 
 
 DONUT_PARTS = (("passed", "Passed"), ("failed", "Failed"), ("error", "Error"))

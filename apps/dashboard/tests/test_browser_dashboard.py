@@ -66,7 +66,11 @@ def test_switch_projects_change_the_period_hover_a_day_open_a_run(page, live_ser
     page.wait_for_url(re.compile(r"period=24h"))
     assert stat(page, "total_runs") in ("0", "1")  # the planner's run is inside 24h until 03:00
 
-    # 3. Hovering a day of the chart shows its exact numbers (the SVG <title>).
+    # 3. The chart follows the period (24h is by the hour); on 7d, hovering a day of the chart shows
+    #    its exact numbers (the SVG <title>).
+    assert page.locator(".chart-bars .chart-col").count() == 24
+    page.get_by_role("link", name="7d").click()
+    page.wait_for_url(re.compile(r"period=7d"))
     day = (midnight - timedelta(days=2)).date()
     column = page.locator(f'.chart-col[data-date="{day.isoformat()}"]')
     column.hover()
@@ -76,3 +80,21 @@ def test_switch_projects_change_the_period_hover_a_day_open_a_run(page, live_ser
     # 4. A recent run opens its page.
     page.locator(".dash-runs .row-link").first.click()
     page.wait_for_url(re.compile(rf"/runs/{last}"))
+
+
+def test_a_click_on_a_bars_red_part_lists_that_days_failed_runs(page, live_server, client, alice, project):
+    ingest = key_client(project)
+    today = datetime.combine(datetime.now(UTC).date(), time.min, tzinfo=UTC) + timedelta(minutes=1)
+    yesterday = today - timedelta(days=1)
+    failed = send(ingest, "planner", yesterday, failed=True)
+    send(ingest, "planner", yesterday)
+    send(ingest, "planner", today, failed=True)
+    client.force_login(alice)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.goto("/dashboard")
+    page.locator(f'.chart-col[data-date="{yesterday.date().isoformat()}"] .chart-link:has(.chart-failed)').click()
+    page.wait_for_url(re.compile(r"/runs\?started_after=.*&status=failed$"))
+    assert page.locator("tr.run-row").count() == 1
+    assert page.locator(f"#run-{failed}").count() == 1

@@ -209,3 +209,28 @@ class TestRollup:
         project_stats(project=known, period="7d")
         ingest.post("/api/ingest/run", {"agent_name": "now"}, format="json")
         assert RollupDay.objects.filter(project=known).count() == 13
+
+
+@pytest.mark.parametrize("period,bars", [("24h", 24), ("7d", 7), ("30d", 30)])
+def test_the_chart_follows_the_period_and_links_each_bar_to_its_runs(client_alice, known, period, bars):
+    html = client_alice.get(f"/dashboard?period={period}").content.decode()
+    chart = html.split('class="chart chart-bars"', 1)[1].split("</svg>", 1)[0]
+    assert chart.count('class="chart-col"') == bars
+    assert "Error rate, last 7 days" not in html  # the old title named a rate over counts
+    if period == "7d":
+        day = at(1).date().isoformat()  # one run, failed: 100% error rate, written over its bar
+        assert f'href="/runs?started_after={day}&amp;started_before={day}&amp;status=failed"' in chart
+        assert '<text class="chart-note"' in chart and ">100%</text>" in chart
+
+
+def test_the_24h_chart_counts_by_the_hour(project):
+    from apps.dashboard.selectors import runs_chart
+
+    now = MIDNIGHT + timedelta(hours=12, minutes=30)
+    make_run(project, now - timedelta(minutes=10), status="failed")
+    make_run(project, now - timedelta(hours=3))
+    make_run(project, now - timedelta(hours=30))  # before the 24 hours
+    hours = runs_chart(project=project, stats={"period": "24h"}, now=now)
+    assert len(hours) == 24 and hours[-1]["hour"] == (MIDNIGHT + timedelta(hours=12)).isoformat()
+    assert (hours[-1]["runs"], hours[-1]["failed"], hours[-1]["error_rate"]) == (1, 1, 1.0)
+    assert hours[-4]["runs"] == 1 and sum(hour["runs"] for hour in hours) == 2
