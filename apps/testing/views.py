@@ -314,18 +314,18 @@ def _describe_step_called(check: dict) -> str:
 
 
 def trend_chart(trend: list[dict]) -> dict | None:
-    """The pass-rate chart as SVG geometry: per day a bar of results (passed, failed, error) scaled to
-    the busiest day, and the pass rate as a line over 0-100%. None when nothing was judged."""
-    peak = max((day["passed"] + day["failed"] + day["error"] for day in trend), default=0)
-    if not peak:
+    """The pass-rate chart as SVG geometry over one axis, 0-100%: per day a bar of its results as
+    shares (passed, then failed, then error, up to 100%), and the pass rate as a line through the top
+    of each day's passed share. The counts are in each day's title. None when nothing was judged."""
+    if not any(day["passed"] + day["failed"] + day["error"] for day in trend):
         return None
     left, step, top, height = 34, 20, 8, 112
     bottom, days, points = top + height, [], []
     for index, day in enumerate(trend):
         x = left + index * step + step / 2
-        bars, y = [], bottom
+        bars, y, judged = [], bottom, day["passed"] + day["failed"] + day["error"]
         for status in ("passed", "failed", "error"):
-            size = day[status] / peak * height * 0.5  # results fill the lower half; the line has it all
+            size = day[status] / judged * height if judged else 0  # a share, on the same % axis as the line
             y -= size
             bars.append({"status": status, "y": round(y, 2), "height": round(size, 2)})
         rate_y = None if day["pass_rate"] is None else round(top + (1 - day["pass_rate"]) * height, 2)

@@ -126,3 +126,37 @@ def test_write_a_test_see_it_fail_fix_it_and_see_it_pass(page, live_server, clie
     assert card.get_by_role("switch", name="Enabled").get_attribute("aria-checked") == "false"
     test.refresh_from_db()
     assert test.enabled is False
+
+
+def test_a_long_agent_name_ends_in_an_ellipsis_on_its_card(page, live_server, client, alice, project):
+    from apps.testing.services import test_create
+
+    agent = "customer-support-escalation-agent-for-the-enterprise-tier"
+    config = {"target": {"agent_name": agent}, "assertions": [{"op": "no_errors"}]}
+    test_create(project=project, name="Escalates politely", test_type="assertion", config=config)
+    sign_in(page, live_server, client, alice)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/tests")
+    name = page.locator(".test-agent-name")
+    assert name.evaluate("e => e.scrollWidth > e.clientWidth")  # too long for the card: it is cut...
+    assert name.evaluate("e => getComputedStyle(e).textOverflow") == "ellipsis"  # ...with an ellipsis
+
+
+def test_the_pass_rate_chart_draws_shares_on_its_percent_axis(page, live_server, client, alice, project, ingest):
+    from apps.testing.services import test_create, test_execute
+
+    config = {
+        "target": {"agent_name": "support-bot"},
+        "assertions": [{"path": "output.answer", "op": "equals", "value": "42"}],
+    }
+    test = test_create(project=project, name="Answers 42", test_type="assertion", config=config)
+    for answer in ("42", "41", "41", "41"):
+        test_execute(test=test, run_id=report_run(ingest, answer))
+    sign_in(page, live_server, client, alice)
+    page.goto("/tests")
+    bars = page.locator(".test-trend-bar")
+    top, bottom = (page.locator(".test-trend-grid").nth(i).bounding_box()["y"] for i in (0, 2))
+    passed, failed = bars.locator("xpath=self::*[contains(@class,'passed')]"), page.locator(".test-trend-bar.failed")
+    # 1 of 4 passed: the green share is a quarter of the 0-100% axis, the red three quarters
+    assert abs(passed.bounding_box()["height"] - (bottom - top) / 4) < 1.5
+    assert abs(failed.bounding_box()["height"] - 3 * (bottom - top) / 4) < 1.5

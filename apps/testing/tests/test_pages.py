@@ -564,5 +564,8 @@ def test_the_trend_chart_draws_the_pass_rate_from_0_to_100_percent():
     top, bottom = chart["grid"][0]["y"], chart["grid"][-1]["y"]
     assert (chart["days"][1]["rate_y"], chart["days"][3]["rate_y"]) == (top, (top + bottom) / 2)
     assert chart["days"][0]["rate_y"] is None and chart["line"].count(",") == 2  # only judged days are points
-    busiest, other = chart["days"][1]["bars"][0], chart["days"][3]["bars"]
-    assert busiest["height"] == 4 * other[0]["height"] == 4 * other[1]["height"]
+    # Bars are each day's shares on the same % axis: all passed reaches 100%; 1 of 2 passed, 50%.
+    passed, halves = chart["days"][1]["bars"], chart["days"][3]["bars"]
+    assert passed[0]["height"] == bottom - top and passed[0]["y"] == top
+    assert halves[0]["height"] == halves[1]["height"] == (bottom - top) / 2
+    assert halves[0]["y"] == chart["days"][3]["rate_y"]  # the line runs through the top of the passed share
