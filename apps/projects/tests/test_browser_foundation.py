@@ -99,3 +99,21 @@ def test_the_project_switcher_and_the_mobile_sidebar(page, live_server, alice, p
     nav.click()
     page.wait_for_url(re.compile(r"/breakpoints$"))
     assert page.get_by_text("No breakpoints yet").is_visible()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1440, "height": 900}, {"width": 1100, "height": 800}])
+def test_the_welcome_toast_leaves_the_onboarding_copy_buttons_free(page, live_server, viewport):
+    page.set_viewport_size(viewport)
+    page.goto("/register")
+    page.get_by_label("Name").fill("Grace Hopper")
+    page.get_by_label("Email").fill("grace@example.com")
+    page.get_by_label("Password").fill("c0bol-Compiler-1959")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(re.compile(r"/dashboard$"))
+    page.locator(".toast", has_text="Welcome").wait_for()
+    free = "e => { const r = e.getBoundingClientRect(); return e.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)); }"
+    for action in page.locator(".page-header .btn, .segmented a").all():
+        assert action.evaluate(free), f"a toast covers {action.inner_text()}"
+    for button in page.locator(".getting-started [data-copy-target]").all():
+        button.scroll_into_view_if_needed()
+        assert button.evaluate(free), "a toast covers a Copy button"
