@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -42,3 +42,8 @@ urlpatterns = [
         name="swagger-ui",
     ),
 ]
+
+if settings.DEBUG:
+    # Django answers an unknown URL under DEBUG with its technical 404 page, which is what `make run`
+    # shows a new user; the product's own is what production shows.
+    urlpatterns.append(re_path(r"^(?!static/)(?P<path>.*)$", core_views.unknown_page))

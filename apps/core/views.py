@@ -22,3 +22,9 @@ def not_found(request, exception=None):
     if request.path.startswith(("/api/", "/v1/")):
         return JsonResponse({"detail": "Not found.", "errors": {}}, status=404)
     return render(request, "404.html", status=404)
+
+
+def unknown_page(request, path: str = ""):
+    """Under DEBUG, the last URL: an unknown page gets the product's 404, as in production, not
+    Django's technical one (`make run` is what a new user sees)."""
+    return not_found(request)
