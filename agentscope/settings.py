@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.projects.context_processors.projects",
+                "apps.runs.context_processors.paused_runs",
             ],
         },
     },

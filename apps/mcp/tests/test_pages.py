@@ -98,7 +98,7 @@ def test_the_tools_tab_takes_a_fixed_number_of_queries(client_alice, project, dj
         tool = mcp_tool_upsert(project=project, tool_name=f"tool-{n}", data={"description": "d", "server_name": "s"})[0]
         add_log(project, tool)
     # session, user, project, its user (the selector scopes by it), tools with their counts, the switcher
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):  # + the sidebar's paused runs
         assert "tool-14" in text(client_alice.get(MCP))
 
 
@@ -226,7 +226,7 @@ def test_the_logs_tab_takes_a_fixed_number_of_queries(client_alice, project, dja
         for _ in range(3):
             add_log(project, tool)
     # session, user, project, its user, count, page, the filter's tools, the project switcher
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):  # + the sidebar's paused runs
         assert len(log_ids(client_alice.get(f"{MCP}?tab=logs"))) == 30
     with django_assert_max_num_queries(7):
         assert len(log_ids(client_alice.get(f"{MCP}?tab=logs", **RESULTS))) == 30
@@ -304,5 +304,7 @@ def test_the_stats_tab_takes_a_fixed_number_of_queries(client_alice, project, dj
     for n in range(10):
         tool = mcp_tool_upsert(project=project, tool_name=f"tool-{n}", data={})[0]
         add_log(project, tool, latency_ms=n)
-    with django_assert_max_num_queries(8):  # session, user, project, totals, by tool, p95 sample, buckets
+    with django_assert_max_num_queries(
+        9
+    ):  # session, user, project, totals, by tool, p95 sample, buckets, the sidebar's paused runs
         assert "tool-9" in text(client_alice.get(MCP, {"tab": "stats"}))

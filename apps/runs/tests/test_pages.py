@@ -88,7 +88,7 @@ def test_list_query_count_is_pinned(client_alice, make_run, django_assert_max_nu
     for i in range(25):
         make_run(agent_name=f"agent-{i % 4}", started_at=T0 - timedelta(minutes=i))
     # session, user, current project, switcher's projects, runs, agent names
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):  # + the sidebar's paused runs
         assert len(rows(client_alice.get("/runs").content.decode())) == 25
     with django_assert_max_num_queries(6):
         assert len(rows(htmx(client_alice, "/runs?q=agent-2", "runs-results").content.decode())) == 6
@@ -293,10 +293,22 @@ def test_detail_and_timeline_query_counts_are_pinned(client_alice, long_run, dja
     # session, user, run, window before and after it, an ancestor outside it, the step, the sidebar's
     # current project and project list, the Replay dialog's steps, the run's replays and what the
     # registered panels read (one, today)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):  # + the sidebar's paused runs
         client_alice.get(f"/runs/{long_run.pk}?step=302")
     # Partials: session, user, the current project (the context processor asks), then their own.
     with django_assert_max_num_queries(6):  # + run, steps, one ancestor lookup
         htmx(client_alice, f"{reverse('runs:timeline_page', args=[long_run.pk])}?after=201", "tl-after")
     with django_assert_max_num_queries(5):  # + run, step
         htmx(client_alice, f"/runs/{long_run.pk}/inspector?step=10", "inspector")
+
+
+def test_the_sidebar_counts_the_paused_runs_and_links_to_them(client_alice, make_run, django_assert_num_queries):
+    assert "data-paused-badge" not in client_alice.get("/runs").content.decode()
+    for _ in range(2):
+        make_run(end=False, status="paused")
+    make_run(end=False)  # running: not waiting for anyone
+    html = client_alice.get("/dashboard").content.decode()
+    badge = html.split("data-paused-badge>", 1)[1].split("</a>", 1)[0]
+    assert badge.endswith("2") and '/runs?status=paused" title="2 paused runs' in html
+    with django_assert_num_queries(4):  # session, user, project, the page of runs: a partial never counts them
+        client_alice.get("/runs", headers={"HX-Request": "true", "HX-Target": "runs-results"})
