@@ -6,14 +6,18 @@ step's parent never changes. Each entry carries its start offset and length rela
 in milliseconds, for the waterfall bar.
 """
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from django.core.cache import cache
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, TextField
+from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 
+from apps.runs.inspection import MESSAGE_KEYS, error_view
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus
 from apps.runs.services import elapsed_ms
 
@@ -25,6 +29,9 @@ DEPTH_KEY = "runs:step-depth:{}"
 MAX_HOPS = 32  # levels of nesting looked up outside a window; deeper chains count from there
 MIN_BAR_SHARE = 0.004  # the thinnest bar, as a share of the run, so an instant step still shows
 LIVE = (RunStatus.PENDING, RunStatus.RUNNING, RunStatus.PAUSED)
+ERROR_HEAD = 400  # characters of a step's error JSON the timeline reads, for the line under a failed row
+_KEYS = "|".join(map(re.escape, MESSAGE_KEYS))
+_MESSAGE = re.compile(rf'"(?:{_KEYS})"\s*:\s*"((?:[^"\\]|\\.)*)')
 
 
 @dataclass
@@ -42,6 +49,8 @@ class TimelineEntry:
     has_error: bool
     has_warning: bool
     waiting: bool  # running in a paused run: waiting for a person to decide
+    error_line: str = ""  # the error's message, shown under a failed row's name
+    failed_inside: bool = False  # a step nested in it (at any depth) failed: marked while it is collapsed
     bar_start: float = 0
     bar_width: float = 0
 
@@ -87,6 +96,7 @@ def timeline_steps(*, run: Run, step_type: str | None = None, name: str | None =
         steps = steps.filter(name__icontains=name)
     return steps.annotate(
         error_set=ExpressionWrapper(Q(error__isnull=False), output_field=BooleanField()),
+        error_head=Substr(Cast("error", output_field=TextField()), 1, ERROR_HEAD),
         warning_set=ExpressionWrapper(
             Q(metadata__has_key="warning") | Q(metadata__has_key="warnings"), output_field=BooleanField()
         ),
@@ -128,6 +138,10 @@ def _window(run, rows, has_before, has_after, *, flat, now) -> TimelineWindow:
     depths = {} if flat else step_depths(run=run, rows=rows)
     waiting = run.status == RunStatus.PAUSED
     entries = [_entry(run, row, depths.get(row.pk, 0), waiting, now) for row in rows]
+    if run.error_count and not flat:
+        inside = failed_ancestors(run=run)
+        for entry in entries:
+            entry.failed_inside = entry.id in inside
     total = run_span_ms(run=run, now=now)
     for entry in entries:
         if entry.start_ms is not None and entry.duration_ms is not None:
@@ -158,7 +172,43 @@ def _entry(run: Run, row: RunStep, depth: int, paused: bool, now: datetime) -> T
         has_error=bool(row.error_set) or row.status == StepStatus.FAILED,
         has_warning=bool(row.warning_set),
         waiting=running and paused,
+        error_line=error_line(getattr(row, "error_head", None)),
     )
+
+
+def error_line(head: str | None) -> str:
+    """The message of a stored error, from the first characters of its JSON text (the timeline reads
+    no payloads): the whole value when it fits, else the message found at its start."""
+    if not head:
+        return ""
+    try:
+        view = error_view(json.loads(head))
+    except ValueError:
+        found = _MESSAGE.search(head)
+        if not found:
+            return head[:200]
+        try:
+            return json.loads(f'"{found.group(1)}"')
+        except ValueError:
+            return found.group(1)
+    return view.message.splitlines()[0][:300] if view and view.message else ""
+
+
+def failed_ancestors(*, run: Run) -> set[UUID]:
+    """Every step with a failed step nested in it, at any depth: one query for the failed steps'
+    parents, then one per level up (at most MAX_HOPS)."""
+    failed = Q(status=StepStatus.FAILED) | Q(error__isnull=False)
+    parents = set(
+        RunStep.objects.filter(run=run).filter(failed, parent__isnull=False).values_list("parent_id", flat=True)
+    )
+    found, hops = set(), 0
+    while parents and hops < MAX_HOPS:
+        found |= parents
+        above = RunStep.objects.filter(run=run, pk__in=parents, parent__isnull=False).values_list(
+            "parent_id", flat=True
+        )
+        parents, hops = set(above) - found, hops + 1
+    return found
 
 
 def run_span_ms(*, run: Run, now: datetime | None = None) -> int:

@@ -62,12 +62,12 @@ def offset(ms: int | None) -> str:
 
 
 ROW = (
-    '<li class="tl-row tone-{tone} d{depth}{selected}" id="step-{index}" data-index="{index}" data-id="{id}"{parent}{oob}>'
+    '<li class="tl-row tone-{tone} d{depth}{selected}{inside}" id="step-{index}" data-index="{index}" data-id="{id}"{parent}{oob}>'
     "{caret}"
     '<a class="tl-link" href="{href}" hx-get="{fragment}"{current}>'
     '<span class="tl-idx">{index}</span>'
     '<span class="tl-name"><span class="tl-icon type-{type}" title="{type_label}">{icon}</span>'
-    '<span class="tl-label">{name}</span></span>'
+    '<span class="tl-text"><span class="tl-label">{name}</span>{error}</span>{inside_mark}</span>'
     '<span class="tl-dur"{elapsed}>{duration}</span>'
     '<span class="tl-bar" title="{offset} · {duration}"><svg viewBox="0 0 {total} 1" preserveAspectRatio="none">'
     '<rect x="{x}" width="{width}" height="1"></rect>{tick}</svg></span>'
@@ -77,6 +77,7 @@ ROW = (
 # scale with the axis), so a sub-millisecond step still shows where it happened.
 TICK_SHARE = 0.01
 TICK = '<line class="tl-tick" x1="{x}" x2="{x}" y1="0" y2="1" vector-effect="non-scaling-stroke"></line>'
+INSIDE = '<span class="tl-inside" title="A step inside this one failed">failed inside</span>'
 CARET = '<button type="button" class="tl-caret" data-tl-toggle aria-expanded="true" aria-label="Collapse the steps inside"></button>'
 
 
@@ -109,6 +110,9 @@ def timeline_rows(context, entries, oob: bool = False) -> SafeString:
                 type_label=step_label(entry.type),
                 icon=icons.get(entry.type, icons[StepType.CUSTOM]),
                 name=entry.name or entry.type,
+                error=format_html('<span class="tl-error">{}</span>', entry.error_line) if entry.error_line else "",
+                inside=" failed-inside" if entry.failed_inside else "",
+                inside_mark=mark_safe(INSIDE) if entry.failed_inside else "",
                 duration=duration(entry.duration_ms),
                 # a running step's time counts up in the page between polls (static/js/app.js)
                 elapsed=format_html(' data-elapsed-ms="{}"', entry.duration_ms or 0)

@@ -123,3 +123,16 @@ def test_after_j_the_focus_ring_is_on_the_tab_shown(page, live_server, client, a
     shown(page, 2)
     page.wait_for_function("document.activeElement.dataset.tab === 'error'")
     assert page.locator('#inspector [data-tab="error"]').get_attribute("aria-selected") == "true"
+
+
+def test_a_failure_shows_on_its_row_and_on_a_collapsed_parent(page, live_server, client, alice, ingest):
+    run_id = send_demo_run(ingest)  # lookup (step 1) holds search (step 2), which timed out
+    sign_in(page, live_server, client, alice)
+    page.goto(f"/runs/{run_id}")
+    assert page.locator("#step-2 .tl-error").inner_text() == "timeout"
+    assert not page.locator("#step-1 .tl-inside").is_visible()  # open: the failed step shows itself
+    page.locator("#step-1 .tl-caret").click()
+    assert page.locator("#step-2").is_hidden()
+    assert page.locator("#step-1 .tl-inside").inner_text() == "failed inside"
+    page.locator("[data-tl-fold=expand]").click()
+    assert not page.locator("#step-1 .tl-inside").is_visible()

@@ -89,3 +89,20 @@ def test_agent_names_are_distinct_and_sorted(make_run, alice):
     make_run(project=other, agent_name="z-bot")
     assert run_agent_names(project_ids=[make_run().project_id]) == ["A-bot", "b-bot", "c-bot", "support-bot"]
     assert run_agent_names(project_ids=[other.pk]) == ["z-bot"]
+
+
+def test_a_failed_rows_line_is_its_errors_message_even_from_a_cut_json_text():
+    from apps.runs.timeline import error_line
+
+    assert error_line('{"type": "KeyError", "message": "no document"}') == "no document"
+    assert error_line('"plain text error"') == "plain text error"
+    cut = '{"stack": "Traceback", "message": "search timed out \\"twice\\"", "detail": "' + "x" * 500
+    assert error_line(cut[:400]) == 'search timed out "twice"'
+    assert error_line(None) == ""
+
+
+def test_failed_ancestors_are_every_step_above_a_failure(traced_run):
+    from apps.runs.timeline import failed_ancestors
+
+    lookup = traced_run.steps.get(name="lookup")
+    assert failed_ancestors(run=traced_run) == {lookup.pk}
