@@ -5,6 +5,7 @@ Everything here takes arbitrary stored JSON and never raises: a shape it doesn't
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import pygments
@@ -237,3 +238,46 @@ def highlight_stack(stack: str) -> SafeString | None:
         return None
     html = pygments.highlight(stack, PythonTracebackLexer(stripnl=False), HtmlFormatter(nowrap=True))
     return mark_safe(html.rstrip("\n"))  # Pygments escapes the text it colours
+
+
+# A value in a few words, for lists: what a run was asked and what it answered ----------------------
+
+GIST_KEYS = ("question", "query", "prompt", "input", "message", "text", "answer", "output", "result", "content")
+_FIRST_STRING = re.compile(r':\s*"((?:[^"\\]|\\.)*)')
+
+
+def gist(head: str | None, limit: int = 90) -> str:
+    """A value in a few words from the first characters of its JSON text: a string as it is, an
+    object's likeliest field (question, answer, ...), a chat's last message, else compact JSON."""
+    if not head:
+        return ""
+    try:
+        text = _gist_of(json.loads(head))
+    except ValueError:  # cut short: the first string in it
+        found = _FIRST_STRING.search(head)
+        text = _unescape(found.group(1)) if found else head
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _gist_of(value) -> str:
+    if isinstance(value, str):
+        return value
+    messages = chat_messages(value) or chat_reply(value)
+    if messages:
+        return " ".join(part.text for part in messages[-1].parts if part.kind == "text" and part.text)
+    if isinstance(value, dict):
+        for key in GIST_KEYS:
+            if isinstance(value.get(key), str | int | float) and value[key] != "":
+                return str(value[key])
+        strings = [item for item in value.values() if isinstance(item, str) and item]
+        if len(strings) == 1:
+            return strings[0]
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _unescape(text: str) -> str:
+    try:
+        return json.loads(f'"{text}"')
+    except ValueError:
+        return text

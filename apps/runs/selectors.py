@@ -13,7 +13,8 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast, Substr
 from django.shortcuts import get_object_or_404
 
 from apps.projects.models import Project
@@ -219,9 +220,22 @@ RUN_ROW_FIELDS = (
 )  # fmt: skip
 
 
+PREVIEW_CHARS = 300  # of the input's and output's JSON text, for a row's "input → output" line
+
+
 def runs_rows(runs: QuerySet[Run]) -> QuerySet[Run]:
     """Without the JSON columns: a list row never shows them."""
     return runs.only(*RUN_ROW_FIELDS)
+
+
+def runs_preview_rows(runs: QuerySet[Run]) -> QuerySet[Run]:
+    """The list page's rows: no JSON columns, only the start of the input, output and error as
+    text, for each row's "input → output" line."""
+    head = {
+        f"{field}_head": Substr(Cast(field, output_field=TextField()), 1, PREVIEW_CHARS)
+        for field in ("input", "output", "error")
+    }
+    return runs_rows(runs).annotate(**head)
 
 
 # Steps -------------------------------------------------------------------------------------------

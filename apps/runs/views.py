@@ -59,7 +59,7 @@ def run_list(request):
         except ValueError:
             cursor, errors = None, {**errors, "cursor": ["That page link is stale: showing the newest runs."]}
         page = selectors.runs_page(
-            selectors.runs_rows(runs), cursor=cursor, size=filters.get("page_size", RUNS_PAGE_SIZE)
+            selectors.runs_preview_rows(runs), cursor=cursor, size=filters.get("page_size", RUNS_PAGE_SIZE)
         )
         filtered = any(filters.get(key) for key in ("status", "agent_name", "started_after", "started_before", "q"))
         context |= {

@@ -9,6 +9,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from apps.core.templatetags.lucide import ICONS
 from apps.core.templatetags.ui import duration
+from apps.runs.inspection import gist
 from apps.runs.models import StepType
 
 register = template.Library()
@@ -128,6 +129,14 @@ def timeline_rows(context, entries, oob: bool = False) -> SafeString:
             )
         )
     return mark_safe("".join(html))  # each row escaped by format_html
+
+
+@register.simple_tag
+def run_preview(run) -> str:
+    """A list row's "input → output" line (from the row's *_head annotations), '' when it has neither."""
+    said = gist(getattr(run, "input_head", None), 60)
+    answer = gist(getattr(run, "error_head", None) or getattr(run, "output_head", None), 80)
+    return " → ".join(part for part in (said, answer) if part) if said or answer else ""
 
 
 @register.filter

@@ -312,3 +312,19 @@ def test_the_sidebar_counts_the_paused_runs_and_links_to_them(client_alice, make
     assert badge.endswith("2") and '/runs?status=paused" title="2 paused runs' in html
     with django_assert_num_queries(4):  # session, user, project, the page of runs: a partial never counts them
         client_alice.get("/runs", headers={"HX-Request": "true", "HX-Target": "runs-results"})
+
+
+def test_each_row_previews_what_the_run_was_asked_and_answered(client_alice, make_run):
+    make_run(input={"question": "Why is Mars red?"})  # ends with {"answer": 42}
+    make_run(agent_name="chat-bot", input=[{"role": "user", "content": "Hello  there"}], error={"message": "boom"})
+    html = client_alice.get("/runs").content.decode()
+    previews = [row.split("</span>", 1)[0] for row in html.split("data-preview>")[1:]]
+    assert sorted(previews) == ["Hello there → boom", "Why is Mars red? → 42"]
+
+
+def test_a_preview_reads_a_value_cut_short():
+    from apps.runs.inspection import gist
+
+    assert gist('{"question": "Why is Mars red?", "context": "' + "x" * 400) == "Why is Mars red?"
+    assert gist('{"a": 1, "b": [1, 2]}') == '{"a": 1, "b": [1, 2]}'
+    assert gist('"' + "word " * 40 + '"', limit=20) == "word word word word…"
