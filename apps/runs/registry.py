@@ -1,20 +1,24 @@
-"""What the apps above runs add to the run page and to /api/runs, registered at startup.
+"""What the apps above runs add to the run page, the runs list and /api/runs, registered at startup.
 
 Runs knows none of those apps: each registers its panels and routes from its `AppConfig.ready()`,
 the way apps register with the admin, and the run page shows whatever is registered.
 
     run_page.register_panel(RunPanel(name="notes", template="notes/_run_notes.html", context=notes_context))
     run_page.register_api("<uuid:run_id>/notes", api.run_notes)
+    run_list.register_column(RunListColumn(name="notes", label="Notes", template="notes/_cell.html", cells=notes_of))
+    run_list.register_filter(RunListFilter(name="noted", label="Notes", choices=(("yes", "With notes"),), apply=noted))
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.core.urls import slash_path
 from apps.runs.models import Run
 
+HEADER = "header"  # in the run's header beside its status, e.g. test verdicts (redrawn while the run is live)
 BANNER = "banner"  # between the run's header and the debugger, e.g. a paused run's controls
 PANEL = "panel"  # below the debugger
 
@@ -33,8 +37,8 @@ class RunPanel:
     scripts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.place not in (BANNER, PANEL):
-            raise ValueError(f"A run panel goes in {BANNER!r} or {PANEL!r}, not {self.place!r}.")
+        if self.place not in (HEADER, BANNER, PANEL):
+            raise ValueError(f"A run panel goes in {HEADER!r}, {BANNER!r} or {PANEL!r}, not {self.place!r}.")
 
 
 @dataclass(frozen=True)
@@ -66,10 +70,13 @@ class RunPage:
         """The registered routes, for apps.runs.api_urls (included at /api/runs)."""
         return [pattern for route, view in self._routes.items() for pattern in slash_path(f"/{route}", view)]
 
-    def shown(self, *, request: HttpRequest, run: Run) -> list[ShownPanel]:
-        """The panels this run shows, with their data, in the order they were registered."""
+    def shown(self, *, request: HttpRequest, run: Run, place: str | None = None) -> list[ShownPanel]:
+        """The panels this run shows (those of one `place`, if given), with their data, in the order
+        they were registered."""
         shown = []
         for panel in self._panels.values():
+            if place is not None and panel.place != place:
+                continue
             data = panel.context(request=request, run=run) if panel.context else {}
             if data is not None:
                 shown.append(ShownPanel(panel, data))
@@ -77,3 +84,61 @@ class RunPage:
 
 
 run_page = RunPage()
+
+
+@dataclass(frozen=True)
+class RunListColumn:
+    """A column of the runs list. `cells(runs=[...])` answers {run id: value} for the runs of the page,
+    at once; `template` draws one cell with `cell` (the run's value, or None) and `run`."""
+
+    name: str
+    label: str
+    template: str
+    cells: Callable[..., dict]
+
+
+@dataclass(frozen=True)
+class RunListFilter:
+    """A select of the runs list's filters, named `name`: `apply(runs=..., value=...)` narrows the
+    runs to one of `choices` ((value, label) pairs); its first option, `everything`, filters nothing."""
+
+    name: str
+    label: str
+    choices: tuple[tuple[str, str], ...]
+    apply: Callable[..., QuerySet[Run]]
+    everything: str = "All runs"
+
+
+class RunList:
+    def __init__(self) -> None:
+        self._columns: dict[str, RunListColumn] = {}
+        self._filters: dict[str, RunListFilter] = {}
+
+    def register_column(self, column: RunListColumn) -> None:
+        self._columns[column.name] = column
+
+    def register_filter(self, list_filter: RunListFilter) -> None:
+        self._filters[list_filter.name] = list_filter
+
+    def unregister(self, name: str) -> None:
+        self._columns.pop(name, None)
+        self._filters.pop(name, None)
+
+    def filters(self) -> list[RunListFilter]:
+        return list(self._filters.values())
+
+    def filtered(self, runs: QuerySet[Run], query) -> tuple[QuerySet[Run], dict[str, str]]:
+        """`runs` narrowed by the registered filters `query` names with a valid value, and those values."""
+        chosen = {}
+        for list_filter in self._filters.values():
+            value = query.get(list_filter.name, "")
+            if value in dict(list_filter.choices):
+                runs, chosen[list_filter.name] = list_filter.apply(runs=runs, value=value), value
+        return runs, chosen
+
+    def columns(self, *, runs: list[Run]) -> list[dict]:
+        """Each registered column with its cells for `runs`: {"column", "cells"}."""
+        return [{"column": column, "cells": column.cells(runs=runs)} for column in self._columns.values()]
+
+
+run_list = RunList()

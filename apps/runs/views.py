@@ -23,7 +23,8 @@ from apps.runs import selectors, services
 from apps.runs.compare import runs_compare
 from apps.runs.inspection import chat_messages, chat_reply, error_view, step_model, step_usage
 from apps.runs.models import RunStatus, StepStatus, StepType
-from apps.runs.registry import run_page
+from apps.runs.registry import HEADER, run_page
+from apps.runs.registry import run_list as registered_list
 from apps.runs.replay import UNSET, replay_command, run_replay_create
 from apps.runs.serializers import RUNS_PAGE_SIZE, TIMELINE_PAGE_SIZE, RunFilterInput
 from apps.runs.services import elapsed_ms
@@ -54,6 +55,7 @@ def run_list(request):
     if project is not None:
         filters, errors = _list_filters(request.GET)
         runs = selectors.runs_for_filters(project_ids=[project.pk], filters=filters)
+        runs, chosen = registered_list.filtered(runs, request.GET)  # the filters the apps above runs add
         try:
             cursor = selectors.RunCursor.decode(filters["cursor"]) if filters.get("cursor") else None
         except ValueError:
@@ -61,13 +63,16 @@ def run_list(request):
         page = selectors.runs_page(
             selectors.runs_preview_rows(runs), cursor=cursor, size=filters.get("page_size", RUNS_PAGE_SIZE)
         )
-        filtered = any(filters.get(key) for key in ("status", "agent_name", "started_after", "started_before", "q"))
+        keys = ("status", "agent_name", "started_after", "started_before", "q")
+        filtered = bool(chosen) or any(filters.get(key) for key in keys)
         context |= {
             "page": page,
             "filters": request.GET,
             "filter_errors": errors,
             "filtered": filtered,
             "has_runs": bool(page.runs) or (filtered and selectors.runs_in_projects([project.pk]).exists()),
+            "columns": registered_list.columns(runs=page.runs),
+            "list_filters": registered_list.filters(),
         }
         if htmx_target(request) != "runs-results":
             context["agent_names"] = selectors.run_agent_names(project_ids=[project.pk])
@@ -249,6 +254,7 @@ def run_detail(request, run_id):
     context |= _inspector_context(run, index, context["window"])
     context |= _replay_context(run, index, shown=context["step"])
     context["panels"] = run_page.shown(request=request, run=run)
+    context["header_panels"] = [shown for shown in context["panels"] if shown.panel.place == HEADER]
     return render(request, "runs/detail.html", context)
 
 
@@ -257,6 +263,7 @@ def run_header(request, run):
     """The header alone, polled while the run is live: status, counters, and the axis and the run's
     row of the timeline, which grow with it."""
     context = _run_context(run, oob=True) | _header_context(run)
+    context["header_panels"] = run_page.shown(request=request, run=run, place=HEADER)
     return render_htmx(request, "runs/detail.html", context | _axis(context["span_ms"]), partial="run_header")
 
 

@@ -5,8 +5,8 @@ class TestingConfig(AppConfig):
     name = "apps.testing"
 
     def ready(self) -> None:
-        from apps.runs.registry import RunPanel, run_page
-        from apps.testing.selectors import verdicts_for_run
+        from apps.runs.registry import HEADER, RunListColumn, RunListFilter, RunPanel, run_list, run_page
+        from apps.testing.selectors import runs_with_failed_tests, verdict_counts, verdicts_for_run
 
         # Which tests judged the run, and how, below the debugger.
         run_page.register_panel(
@@ -15,5 +15,27 @@ class TestingConfig(AppConfig):
                 template="testing/_run_verdicts.html",
                 context=lambda *, request, run: {"verdicts": verdicts_for_run(run=run)},
                 styles=("css/tests.css",),
+            )
+        )
+        # The same verdicts as badges in the run's header, where a failed test is seen first.
+        run_page.register_panel(
+            RunPanel(
+                name="verdict-badges",
+                place=HEADER,
+                template="testing/_run_badges.html",
+                context=lambda *, request, run: {"verdicts": verdicts_for_run(run=run)},
+            )
+        )
+        # On the runs list: a column of each run's failed tests, and a filter for them.
+        run_list.register_column(
+            RunListColumn(name="tests", label="Tests", template="testing/_runs_cell.html", cells=verdict_counts)
+        )
+        run_list.register_filter(
+            RunListFilter(
+                name="tests",
+                label="Test verdicts",
+                choices=(("failed", "Failed tests"),),
+                apply=runs_with_failed_tests,
+                everything="Any test verdicts",
             )
         )

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -233,6 +233,37 @@ def verdicts_for_run(*, run: Run) -> list[TestRun]:
     for test_run in test_runs_for_run(run=run)[:500]:
         latest.setdefault(test_run.test_id, test_run)
     return list(latest.values())
+
+
+FAILING = (TestRunStatus.FAILED, TestRunStatus.ERROR)
+
+
+def verdict_counts(*, runs: list[Run]) -> dict:
+    """For the runs list: per run, how many tests' latest verdicts failed (or erred) and passed."""
+    counts = {}
+    seen = set()
+    rows = (
+        TestRun.objects.filter(run__in=runs).order_by("-executed_at", "-id").values_list("run_id", "test_id", "status")
+    )
+    for run_id, test_id, status in rows:
+        if (run_id, test_id) in seen:
+            continue  # an older verdict of the same test on the same run
+        seen.add((run_id, test_id))
+        count = counts.setdefault(run_id, {"failed": 0, "passed": 0})
+        if status in FAILING:
+            count["failed"] += 1
+        elif status == TestRunStatus.PASSED:
+            count["passed"] += 1
+    return counts
+
+
+def runs_with_failed_tests(*, runs: QuerySet[Run], value: str = "failed") -> QuerySet[Run]:
+    """The runs some test's latest verdict on them failed or erred."""
+    later = TestRun.objects.filter(
+        run_id=OuterRef("run_id"), test_id=OuterRef("test_id"), executed_at__gt=OuterRef("executed_at")
+    )
+    failing = TestRun.objects.filter(run_id=OuterRef("pk"), status__in=FAILING).filter(~Exists(later))
+    return runs.filter(Exists(failing))
 
 
 # Named <entity>_<verb>, the functions of the entity "test" look like tests to pytest wherever they

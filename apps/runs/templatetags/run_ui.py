@@ -11,6 +11,7 @@ from apps.core.templatetags.lucide import ICONS
 from apps.core.templatetags.ui import duration
 from apps.runs.inspection import gist
 from apps.runs.models import StepType
+from apps.runs.timeline import error_line
 
 register = template.Library()
 
@@ -135,8 +136,15 @@ def timeline_rows(context, entries, oob: bool = False) -> SafeString:
 def run_preview(run) -> str:
     """A list row's "input → output" line (from the row's *_head annotations), '' when it has neither."""
     said = gist(getattr(run, "input_head", None), 60)
-    answer = gist(getattr(run, "error_head", None) or getattr(run, "output_head", None), 80)
+    failed = getattr(run, "error_head", None)
+    answer = gist(json.dumps(error_line(failed)), 80) if failed else gist(getattr(run, "output_head", None), 80)
     return " → ".join(part for part in (said, answer) if part) if said or answer else ""
+
+
+@register.filter
+def lookup(mapping, key):
+    """`mapping[key]`, or None: a registered column's cell for a run, a filter's chosen value."""
+    return mapping.get(key) if mapping else None
 
 
 @register.filter

@@ -87,8 +87,9 @@ def test_list_ignores_a_bad_filter_and_says_so(client_alice, traced_run):
 def test_list_query_count_is_pinned(client_alice, make_run, django_assert_max_num_queries):
     for i in range(25):
         make_run(agent_name=f"agent-{i % 4}", started_at=T0 - timedelta(minutes=i))
-    # session, user, current project, switcher's projects, runs, agent names
-    with django_assert_max_num_queries(7):  # + the sidebar's paused runs
+    # session, user, current project, switcher's projects, runs, agent names, the sidebar's paused
+    # runs, and what the registered columns read (one, today: test verdicts)
+    with django_assert_max_num_queries(8):
         assert len(rows(client_alice.get("/runs").content.decode())) == 25
     with django_assert_max_num_queries(6):
         assert len(rows(htmx(client_alice, "/runs?q=agent-2", "runs-results").content.decode())) == 6
@@ -292,8 +293,9 @@ def test_timeline_without_htmx_goes_to_the_page(client_alice, long_run):
 def test_detail_and_timeline_query_counts_are_pinned(client_alice, long_run, django_assert_max_num_queries):
     # session, user, run, window before and after it, an ancestor outside it, the step, the sidebar's
     # current project and project list, the Replay dialog's steps, the run's replays and what the
-    # registered panels read (one, today)
-    with django_assert_max_num_queries(13):  # + the sidebar's paused runs
+    # registered panels read (two, today: the verdicts below and their badges in the header), and the
+    # sidebar's paused runs
+    with django_assert_max_num_queries(14):
         client_alice.get(f"/runs/{long_run.pk}?step=302")
     # Partials: session, user, the current project (the context processor asks), then their own.
     with django_assert_max_num_queries(6):  # + run, steps, one ancestor lookup
@@ -310,7 +312,7 @@ def test_the_sidebar_counts_the_paused_runs_and_links_to_them(client_alice, make
     html = client_alice.get("/dashboard").content.decode()
     badge = html.split("data-paused-badge>", 1)[1].split("</a>", 1)[0]
     assert badge.endswith("2") and '/runs?status=paused" title="2 paused runs' in html
-    with django_assert_num_queries(4):  # session, user, project, the page of runs: a partial never counts them
+    with django_assert_num_queries(5):  # session, user, project, runs, their test verdicts: never the paused count
         client_alice.get("/runs", headers={"HX-Request": "true", "HX-Target": "runs-results"})
 
 

@@ -6,7 +6,17 @@ import pytest
 from django.http import JsonResponse
 from django.urls import include, path
 
-from apps.runs.registry import BANNER, PANEL, RunPage, RunPanel, run_page
+from apps.runs.registry import (
+    BANNER,
+    HEADER,
+    PANEL,
+    RunListColumn,
+    RunListFilter,
+    RunPage,
+    RunPanel,
+    run_list,
+    run_page,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +97,35 @@ def test_the_real_api_runs_routes_include_what_apps_registered():
 
     registered = {str(pattern.pattern) for pattern in run_page.api_urlpatterns()}
     assert registered and registered <= {str(pattern.pattern) for pattern in api_urls.urlpatterns}
+
+
+def test_a_header_panel_shows_in_the_header_and_its_polls(client_alice, make_run, note_panel):
+    note_panel(name="badge", place=HEADER, context=lambda *, request, run: {"note": "in the header"})
+    run = make_run(end=False)
+    html = client_alice.get(f"/runs/{run.pk}").content.decode()
+    header = html.split('id="run-header"', 1)[1].split("</header>", 1)[0]
+    assert "says in the header" in header
+    polled = client_alice.get(f"/runs/{run.pk}/header", headers={"HX-Request": "true", "HX-Target": "run-header"})
+    assert "says in the header" in polled.content.decode()
+
+
+def test_a_list_column_and_filter_join_the_runs_list(client_alice, make_run, note_panel):
+    tagged, other = make_run(agent_name="tagged"), make_run(agent_name="other")
+    column = RunListColumn(
+        name="note", label="Note", template="runs_tests/cell.html", cells=lambda *, runs: {tagged.pk: "noted"}
+    )
+    only = RunListFilter(
+        name="noted", label="Notes", choices=(("yes", "Noted"),), apply=lambda *, runs, value: runs.filter(pk=tagged.pk)
+    )
+    run_list.register_column(column)
+    run_list.register_filter(only)
+    try:
+        html = client_alice.get("/runs").content.decode()
+        assert '<th scope="col">Note</th>' in html and '<option value="yes">Noted</option>' in html
+        assert html.count("tagged is noted") == 1 and "other is plain" in html
+        filtered = client_alice.get("/runs?noted=yes").content.decode()
+        assert f'id="run-{tagged.pk}"' in filtered and f'id="run-{other.pk}"' not in filtered
+        assert f'id="run-{other.pk}"' in client_alice.get("/runs?noted=bogus").content.decode()  # not a choice
+    finally:
+        run_list.unregister("note")
+        run_list.unregister("noted")

@@ -569,3 +569,39 @@ def test_the_trend_chart_draws_the_pass_rate_from_0_to_100_percent():
     assert passed[0]["height"] == bottom - top and passed[0]["y"] == top
     assert halves[0]["height"] == halves[1]["height"] == (bottom - top) / 2
     assert halves[0]["y"] == chart["days"][3]["rate_y"]  # the line runs through the top of the passed share
+
+
+def test_the_runs_list_shows_and_filters_runs_with_failed_tests(client_alice, make_test, make_run):
+    from apps.testing.services import test_execute
+
+    strict = make_test(name="strict", assertions=[{"path": "output.answer", "op": "equals", "value": "43"}])
+    lenient = make_test(name="lenient", assertions=[{"op": "no_errors"}])
+    failing, passing, unjudged = make_run(), make_run(), make_run()
+    test_execute(test=strict, run_id=failing.pk)
+    test_execute(test=lenient, run_id=failing.pk)
+    test_execute(test=lenient, run_id=passing.pk)
+    html = body(client_alice.get("/runs"))
+    row = html.split(f'id="run-{failing.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "1 failed" in row and "data-failed-tests" in row
+    assert "1 passed" in html.split(f'id="run-{passing.pk}"', 1)[1].split("</tr>", 1)[0]
+    filtered = body(client_alice.get("/runs?tests=failed"))
+    assert f'id="run-{failing.pk}"' in filtered
+    assert f'id="run-{passing.pk}"' not in filtered and f'id="run-{unjudged.pk}"' not in filtered
+    # A test fixed and judged again no longer counts: only each test's latest verdict does.
+    strict.config["assertions"][0]["value"] = "42"
+    strict.save()
+    test_execute(test=strict, run_id=failing.pk)
+    assert f'id="run-{failing.pk}"' not in body(client_alice.get("/runs?tests=failed"))
+
+
+def test_the_run_header_shows_each_tests_verdict(client_alice, make_test, make_run):
+    from apps.testing.services import test_execute
+
+    run = make_run()
+    test_execute(
+        test=make_test(name="strict", assertions=[{"path": "output.answer", "op": "equals", "value": "43"}]),
+        run_id=run.pk,
+    )
+    html = body(client_alice.get(f"/runs/{run.pk}"))
+    header = html.split('id="run-header"', 1)[1].split("</header>", 1)[0]
+    assert "data-verdict-badges" in header and "badge-error" in header and "strict" in header
