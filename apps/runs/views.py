@@ -15,7 +15,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import push_url, reswap, trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, trigger_client_event
 
 from apps.core.errors import ApplicationError
 from apps.core.htmx import htmx_target, htmx_wants_part, render_htmx
@@ -178,6 +178,8 @@ def _inspector_context(run, index: int | None, window=None) -> dict:
         "parent": parent,
         "offset_ms": elapsed_ms(run.started_at, step.started_at or step.created_at) if step else None,
         "watch": run.status in LIVE and (step is None or step.status == StepStatus.RUNNING),
+        # a replay's steps before its fork are copies of the recorded run's
+        "copied": step is not None and run.replay_from_step is not None and step.step_index < run.replay_from_step,
     }
 
 
@@ -262,6 +264,9 @@ def run_detail(request, run_id):
 def run_header(request, run):
     """The header alone, polled while the run is live: status, counters, and the axis and the run's
     row of the timeline, which grow with it."""
+    if run.replay_of_id and run.status not in LIVE:
+        # A replay the page watched has ended: what the person waits for is how it differs.
+        return HttpResponseClientRedirect(reverse("runs:compare", args=[run.replay_of_id, run.pk]))
     context = _run_context(run, oob=True) | _header_context(run)
     context["header_panels"] = run_page.shown(request=request, run=run, place=HEADER)
     return render_htmx(request, "runs/detail.html", context | _axis(context["span_ms"]), partial="run_header")

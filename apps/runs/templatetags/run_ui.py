@@ -64,12 +64,12 @@ def offset(ms: int | None) -> str:
 
 
 ROW = (
-    '<li class="tl-row tone-{tone} d{depth}{selected}{inside}" id="step-{index}" data-index="{index}" data-id="{id}"{parent}{oob}>'
+    '<li class="tl-row tone-{tone} d{depth}{selected}{inside}{copied}" id="step-{index}" data-index="{index}" data-id="{id}"{parent}{oob}>'
     "{caret}"
     '<a class="tl-link" href="{href}" hx-get="{fragment}"{current}>'
     '<span class="tl-idx">{index}</span>'
     '<span class="tl-name"><span class="tl-icon type-{type}" title="{type_label}">{icon}</span>'
-    '<span class="tl-text"><span class="tl-label">{name}</span>{error}</span>{inside_mark}</span>'
+    '<span class="tl-text"><span class="tl-label">{name}</span>{error}</span>{inside_mark}{copied_mark}</span>'
     '<span class="tl-dur"{elapsed}>{duration}</span>'
     '<span class="tl-bar" title="{offset} · {duration}"><svg viewBox="0 0 {total} 1" preserveAspectRatio="none">'
     '<rect x="{x}" width="{width}" height="1"></rect>{tick}</svg></span>'
@@ -79,6 +79,7 @@ ROW = (
 # scale with the axis), so a sub-millisecond step still shows where it happened.
 TICK_SHARE = 0.01
 TICK = '<line class="tl-tick" x1="{x}" x2="{x}" y1="0" y2="1" vector-effect="non-scaling-stroke"></line>'
+COPIED = '<span class="tl-copied" title="Copied from the recorded run: the replay did not execute it">recorded</span>'
 INSIDE = '<span class="tl-inside" title="A step inside this one failed">failed inside</span>'
 CARET = '<button type="button" class="tl-caret" data-tl-toggle aria-expanded="true" aria-label="Collapse the steps inside"></button>'
 
@@ -91,6 +92,10 @@ def timeline_rows(context, entries, oob: bool = False) -> SafeString:
     page, inspector = context["detail_url"], context["inspector_url"]
     query, total = context.get("step_query", ""), context["window"].total_ms
     icons = {kind: step_icon(kind) for kind in STEP_ICONS}
+    run = context.get("run")
+    fork = (
+        run.replay_from_step if run is not None and run.replay_from_step is not None else -1
+    )  # a replay's copies end there
     html = []
     for entry in entries:
         is_selected = entry.index == selected and not oob
@@ -115,6 +120,8 @@ def timeline_rows(context, entries, oob: bool = False) -> SafeString:
                 error=format_html('<span class="tl-error">{}</span>', entry.error_line) if entry.error_line else "",
                 inside=" failed-inside" if entry.failed_inside else "",
                 inside_mark=mark_safe(INSIDE) if entry.failed_inside else "",
+                copied=" is-copied" if entry.index < fork else "",
+                copied_mark=mark_safe(COPIED) if entry.index < fork else "",
                 duration=duration(entry.duration_ms),
                 # a running step's time counts up in the page between polls (static/js/app.js)
                 elapsed=format_html(' data-elapsed-ms="{}"', entry.duration_ms or 0)

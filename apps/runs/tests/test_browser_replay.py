@@ -54,6 +54,10 @@ def test_replay_from_step_3_with_an_edited_input(page, live_server, client, alic
     page.wait_for_url(re.compile(rf"/runs/{replay.pk}$"))
     assert page.locator("[data-pending-replay]").is_visible()
     assert page.locator("#pending-command").inner_text() == command_text(replay)
+    # The steps before the fork are the recording's, marked so; the inspector says where they come from.
+    assert page.locator(".tl-row.is-copied").count() == 3 and page.locator("#step-2 .tl-copied").is_visible()
+    page.locator("#step-1 .tl-link").click()
+    page.locator("#inspector[data-step='1'] [data-copied-step]").wait_for()
     shot(page, "3-pending-replay")
 
     # The developer puts their agent in place of the placeholder and runs the command.
@@ -63,10 +67,8 @@ def test_replay_from_step_3_with_an_edited_input(page, live_server, client, alic
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Replayed 2 recorded step(s) without executing them; ran 4 live." in done.stdout
 
-    page.locator("#run-header[data-status=completed]").wait_for()  # the live header notices the end
-    assert not page.locator("[data-pending-replay]").is_visible()
-    page.get_by_role("link", name="Compare with original").click()
-    page.wait_for_url(re.compile(rf"/runs/{original.pk}/compare/{replay.pk}$"))
+    # The live header notices the end and opens the comparison with the original.
+    page.wait_for_url(re.compile(rf"/runs/{original.pk}/compare/{replay.pk}$"), timeout=20_000)
     names = page.locator(".compare-row.kind-changed .cmp-name").all_inner_texts()
     assert names[:2] == ["search_corpus", "read_document"]  # the parent returned the edited document too
     fork = page.locator(".compare-row.kind-changed").nth(1).locator(".compare-diff").inner_text()
