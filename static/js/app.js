@@ -88,7 +88,9 @@
 
   function setUp(root) {
     const now = performance.now();
-    within(root, "[data-elapsed-ms]").forEach((element) => arrived.set(element, now));
+    const live = within(root, "[data-elapsed-ms]");
+    live.forEach((element) => arrived.set(element, now));
+    if (live.length) tick(); // every live duration on the page read at one instant, the new ones too
     within(root, ".toast").forEach(arm);
     within(root, "dialog[data-autoshow]").forEach((dialog) => {
       dialog.removeAttribute("data-autoshow");

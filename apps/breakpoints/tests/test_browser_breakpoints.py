@@ -3,6 +3,7 @@ and the person edits the step's input and continues."""
 
 import json
 import re
+import time
 
 import pytest
 from rest_framework.test import APIClient
@@ -98,3 +99,33 @@ def test_pause_edit_the_input_and_continue(page, live_server, client, alice, pro
     stored = RunStep.objects.get(pk=step["id"])
     assert stored.input == {"query": "weather in Lyon"}
     assert stored.metadata["breakpoint"]["original_input"] == {"query": "weather in Paris"}
+
+
+def test_a_paused_runs_three_durations_agree(page, live_server, client, alice, project, api_key):
+    """The run so far, the waiting step and the pause come from three polls; counted on one clock in
+    the page they agree: the run is at least as long as its waiting step, and that step at least as
+    long as the pause (they were 6.27 s, 6.36 s and 7.18 s)."""
+    Breakpoint.objects.create(
+        project=project, name="Before search", condition_type="step_name", condition_value={"pattern": "search"}
+    )
+    agent = APIClient()
+    agent.credentials(HTTP_X_AGENTSCOPE_KEY=api_key[1])
+    run = agent.post("/api/ingest/run", {"agent_name": "researcher"}, format="json").json()
+    time.sleep(0.3)  # the step starts a moment into the run
+    body = {"step_type": "tool_call", "name": "search", "input": {"query": "weather"}}
+    assert agent.post(f"/api/ingest/run/{run['id']}/step", body, format="json").json()["control"]["action"] == "pause"
+    sign_in(page, live_server, client, alice)
+    page.goto(f"/runs/{run['id']}")
+    page.locator("[data-waited]").wait_for()
+    page.wait_for_timeout(2500)  # polls of the header (2 s), the timeline (2 s) and the controls (3 s)
+    seconds = page.evaluate(
+        """() => [
+          document.querySelector("#run-header .rh-stats [data-elapsed-ms]"),
+          document.querySelector("#step-0 .tl-dur"),
+          document.querySelector("[data-waited]"),
+        ].map((element) => parseFloat(element.textContent))"""
+    )
+    run_so_far, step, waited = seconds
+    # The pause begins as the step is posted (a few ms apart, below what three polls' transit can blur).
+    assert run_so_far >= step + 0.2 and step >= waited - 0.05 and waited > 1, seconds
+    assert page.locator("#step-0 .tl-dur").get_attribute("data-elapsed-ms") is not None
