@@ -115,10 +115,12 @@ def stacked_bars(
             )
         )
     return format_html(
-        '<svg class="{}" viewBox="0 0 {} {}" role="img" aria-label="{}">{}{}</svg>',
+        '<svg class="{}" viewBox="0 0 {} {}" role="{}" aria-label="{}">{}{}</svg>',
         svg_class,
         width,
         height,
+        # an image, unless its bars are links: an image's parts can't be reached, a group's can
+        "group" if any(column.href for column in columns) else "img",
         label,
         grid,
         SafeString("".join(marks)),
