@@ -57,6 +57,8 @@ NOT_PAGES = {
     "testing:delete": "POST only",
     "testing:toggle": "POST only",
     "testing:run_now": "POST only",
+    "testing:backfill": "POST only",
+    "testing:backfill_progress": "a part of testing:detail, polled while a backfill runs",
     "breakpoints:test": "POST only",
     "breakpoints:toggle": "POST only",
     "breakpoints:delete": "POST only",

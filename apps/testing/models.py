@@ -80,3 +80,41 @@ class TestRun(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.test} {self.status}"
+
+
+class BackfillStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+
+
+class TestBackfill(UUIDModel):
+    """A test judging the last runs it targets at once ("Judge the last N runs"), off the request
+    path (apps/testing/tasks.py). The runs are chosen when it is asked for (`run_ids`); its counters
+    are its progress, which the page polls."""
+
+    __test__ = False
+
+    test = models.ForeignKey(Test, on_delete=models.CASCADE, related_name="backfills")
+    run_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=20, choices=BackfillStatus.choices, default=BackfillStatus.QUEUED)
+    done = models.IntegerField(default=0)
+    passed = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)  # failed or erred
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "test_backfills"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.test} on {self.total} runs ({self.status})"
+
+    @property
+    def total(self) -> int:
+        return len(self.run_ids)
+
+    @property
+    def percent(self) -> int:
+        return round(self.done * 100 / self.total) if self.total else 100

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from apps.projects.models import Project
 from apps.runs.models import Run, RunStatus
-from apps.testing.models import Test, TestRun, TestRunStatus
+from apps.testing.models import Test, TestBackfill, TestRun, TestRunStatus
 
 JUDGED = Q(test_runs__status__in=[TestRunStatus.PASSED, TestRunStatus.FAILED, TestRunStatus.ERROR])
 STEP_FIELDS = (
@@ -127,6 +127,28 @@ def run_latest_for_test(*, test: Test) -> Run | None:
             runs = runs.filter(**{f"metadata__{key}": value})
     # The SQL match on JSON values is loose about booleans vs numbers; the model's rule is exact.
     return next((run for run in runs.order_by("-started_at", "-id")[:20] if test.targets(run)), None)
+
+
+def runs_for_backfill(*, test: Test, count: int) -> list[Run]:
+    """The last `count` finished runs the test targets, newest first."""
+    agent_name = test.target.get("agent_name")
+    if not agent_name:
+        return []
+    runs = Run.objects.filter(
+        project_id=test.project_id, agent_name=agent_name, status__in=[RunStatus.COMPLETED, RunStatus.FAILED]
+    ).only("id", "agent_name", "metadata", "project_id", "status")
+    chosen = []
+    for run in runs.order_by("-started_at", "-id")[: count * 2].iterator():
+        if test.targets(run):  # the target's metadata, exactly (SQL can't be strict about it)
+            chosen.append(run)
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def backfill_get(*, test: Test, backfill_id) -> TestBackfill:
+    """One backfill of a test the caller may see (the test was found for them), else 404."""
+    return get_object_or_404(TestBackfill, test=test, pk=backfill_id)
 
 
 def run_for_evaluation(*, run: Run) -> tuple[dict, list[dict]]:

@@ -6,15 +6,18 @@ calls it, and every enabled test targeting the run judges it after the commit, o
 
 import logging
 import time
+from uuid import UUID
 
 from django.db import DatabaseError, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from apps.core.errors import ApplicationError
 from apps.projects.models import Project
 from apps.runs.models import Run
 from apps.testing import selectors
 from apps.testing.evaluators import evaluate
-from apps.testing.models import Test, TestRun, TestRunStatus
+from apps.testing.models import BackfillStatus, Test, TestBackfill, TestRun, TestRunStatus
 from apps.testing.validation import validate_config
 
 logger = logging.getLogger(__name__)
@@ -185,3 +188,43 @@ def tests_schedule_for_runs(*, runs: list[Run]) -> int:
 # are imported; mark them, as the model Test is, so a test module can import them by name.
 for _function in [value for name, value in globals().items() if name.startswith("test") and callable(value)]:
     _function.__test__ = False
+
+
+BACKFILL_SIZES = (10, 25, 50, 100, 250)
+
+
+def test_backfill_start(*, test: Test, count: int) -> TestBackfill:
+    """Judge the last `count` runs the test targets, off the request path: the runs are chosen now,
+    judged by a task (apps/testing/tasks.py) once this commits. Refused when there is none."""
+    if count not in BACKFILL_SIZES:
+        raise ApplicationError("Choose how many runs to judge.", errors={"count": [f"one of {BACKFILL_SIZES}"]})
+    runs = selectors.runs_for_backfill(test=test, count=count)
+    if not runs:
+        agent = test.target.get("agent_name")
+        raise ApplicationError(f"No finished run of agent {agent!r} to judge yet.", status=409)
+    backfill = TestBackfill.objects.create(test=test, run_ids=[str(run.pk) for run in runs])
+    from apps.testing.tasks import backfill_test  # the task module imports this one
+
+    transaction.on_commit(lambda: backfill_test.enqueue(str(backfill.pk)))
+    return backfill
+
+
+def test_backfill_run(*, backfill_id) -> TestBackfill | None:
+    """What the task does: judge each chosen run (still there), counting as it goes, so the page
+    polling the backfill shows it advance."""
+    backfill = TestBackfill.objects.select_related("test__project").filter(pk=backfill_id).first()
+    if backfill is None or backfill.status == BackfillStatus.DONE:
+        return backfill
+    TestBackfill.objects.filter(pk=backfill.pk).update(status=BackfillStatus.RUNNING)
+    runs = Run.objects.in_bulk(backfill.run_ids)
+    for run_id in backfill.run_ids:
+        run = runs.get(UUID(run_id))
+        verdict = test_evaluate(test=backfill.test, run=run).status if run is not None else None
+        TestBackfill.objects.filter(pk=backfill.pk).update(
+            done=F("done") + 1,
+            passed=F("passed") + (verdict == TestRunStatus.PASSED),
+            failed=F("failed") + (verdict in (TestRunStatus.FAILED, TestRunStatus.ERROR)),
+        )
+    TestBackfill.objects.filter(pk=backfill.pk).update(status=BackfillStatus.DONE, finished_at=timezone.now())
+    backfill.refresh_from_db()
+    return backfill

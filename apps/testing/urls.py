@@ -10,4 +10,8 @@ urlpatterns = [
     *slash_path("tests/<uuid:test_id>/delete", views.test_delete, name="delete"),
     *slash_path("tests/<uuid:test_id>/toggle", views.test_toggle, name="toggle"),
     *slash_path("tests/<uuid:test_id>/run", views.test_run_now, name="run_now"),
+    *slash_path("tests/<uuid:test_id>/backfill", views.test_backfill, name="backfill"),
+    *slash_path(
+        "tests/<uuid:test_id>/backfills/<uuid:backfill_id>", views.test_backfill_progress, name="backfill_progress"
+    ),
 ]

@@ -20,7 +20,7 @@ from apps.testing import selectors, services
 from apps.testing.evaluators.assertion import SYMBOLS
 from apps.testing.evaluators.base import short
 from apps.testing.forms import OPTIONS, TestEditorForm, blank_row, check_kind, run_label
-from apps.testing.models import TestRunStatus, TestType
+from apps.testing.models import BackfillStatus, TestRunStatus, TestType
 
 HISTORY_PAGE_SIZE = 15
 DETAIL_PARTIALS = {"history": "history", "test-body": "body"}  # by the element htmx targets
@@ -150,6 +150,49 @@ def test_run_now(request, test_id):
     return trigger_client_event(response, "toast", {"level": VERDICT_TOASTS[test_run.status], "message": message})
 
 
+@login_required
+@require_POST
+def test_backfill(request, test_id):
+    """ "Judge the last N runs": the backfill starts, and its progress (polled) replaces the form."""
+    test = selectors.test_get(user=request.user, test_id=test_id)
+    try:
+        count = int(request.POST.get("count", ""))
+    except ValueError:
+        count = 0
+    try:
+        backfill = services.test_backfill_start(test=test, count=count)
+    except ApplicationError as exc:
+        if not request.htmx:
+            messages.error(request, exc.detail)
+            return redirect("testing:detail", test.pk)
+        return render(request, "testing/detail.html#backfill", {"test": test, "backfill_error": exc.detail})
+    if not request.htmx:
+        return redirect(f"{reverse('testing:detail', args=[test.pk])}?backfill={backfill.pk}")
+    backfill.refresh_from_db()  # where tasks run inline (DEBUG), it is done already
+    return _backfill_progress(request, test, backfill)
+
+
+@login_required
+@require_GET
+def test_backfill_progress(request, test_id, backfill_id):
+    """A backfill's progress, polled while it runs."""
+    test = selectors.test_get(user=request.user, test_id=test_id)
+    return _backfill_progress(request, test, selectors.backfill_get(test=test, backfill_id=backfill_id))
+
+
+def _backfill_progress(request, test, backfill):
+    """The progress bar; once the backfill is done, a toast says how it went and the page's results
+    are drawn again (the `backfill-done` event)."""
+    response = render(request, "testing/detail.html#backfill", {"test": test, "backfill": backfill})
+    if backfill.status == BackfillStatus.DONE:
+        message = f"Judged {backfill.done} run{'s' if backfill.done != 1 else ''}: {backfill.passed} passed, {backfill.failed} failed."
+        trigger_client_event(response, "backfill-done")
+        trigger_client_event(
+            response, "toast", {"level": "error" if backfill.failed else "success", "message": message}
+        )
+    return response
+
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -227,6 +270,8 @@ def _render_detail(request, test, *, selected=None, partial=None, run_now_error=
         "failing_count": (test.judged_count or 0) - (test.passed_count or 0),
         "chart": trend_chart(selectors.test_trend(test=test, days=TREND_DAYS)),
         "run_now_error": run_now_error,
+        "backfill": _shown_backfill(request, test),
+        "backfill_sizes": services.BACKFILL_SIZES,
         "next": request.get_full_path(),
     }
     partial = partial or DETAIL_PARTIALS.get(htmx_target(request) or "")
@@ -352,3 +397,11 @@ def trend_chart(trend: list[dict]) -> dict | None:
         "step": step,
         "bottom": bottom,
     }
+
+
+def _shown_backfill(request, test):
+    """The backfill the address names (?backfill=, where a page without htmx was sent), if any."""
+    try:
+        return selectors.backfill_get(test=test, backfill_id=uuid.UUID(request.GET.get("backfill", "")))
+    except (ValueError, Http404):
+        return None

@@ -160,3 +160,24 @@ def test_the_pass_rate_chart_draws_shares_on_its_percent_axis(page, live_server,
     # 1 of 4 passed: the green share is a quarter of the 0-100% axis, the red three quarters
     assert abs(passed.bounding_box()["height"] - (bottom - top) / 4) < 1.5
     assert abs(failed.bounding_box()["height"] - 3 * (bottom - top) / 4) < 1.5
+
+
+def test_judge_a_new_test_against_the_runs_already_recorded(page, live_server, client, alice, project, ingest):
+    from apps.testing.services import test_create
+
+    for answer in ("42", "41", "42"):
+        report_run(ingest, answer)
+    config = {
+        "target": {"agent_name": "support-bot"},
+        "assertions": [{"path": "output.answer", "op": "equals", "value": "42"}],
+    }
+    test = test_create(project=project, name="Answers 42", test_type="assertion", config=config)
+    sign_in(page, live_server, client, alice)
+    page.goto(f"/tests/{test.pk}")
+    assert page.get_by_text("It has judged no run yet").is_visible()
+    page.get_by_label("How many runs").select_option("10")
+    page.get_by_role("button", name="Judge them").click()
+    page.locator('[data-backfill="done"]').wait_for()
+    assert "Judged 3 runs" in page.locator("#backfill").inner_text()
+    page.locator(".toast", has_text="Judged 3 runs: 2 passed, 1 failed.").wait_for()
+    page.wait_for_function("document.querySelectorAll('.test-history-table tbody tr').length === 3")
