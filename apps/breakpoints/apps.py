@@ -6,6 +6,7 @@ class BreakpointsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.breakpoints import api
+        from apps.breakpoints.timeline import pause_events
         from apps.runs.registry import BANNER, RunPanel, run_page
 
         # A paused run's controls, above the debugger, polled while the run is live (an ended run
@@ -21,3 +22,5 @@ class BreakpointsConfig(AppConfig):
             )
         )
         run_page.register_api("<uuid:run_id>/resume", api.run_resume_api)
+        # Each pause, as a row of the run's timeline above the step it stopped.
+        run_page.register_timeline("pauses", pause_events)

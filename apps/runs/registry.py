@@ -10,7 +10,8 @@ the way apps register with the admin, and the run page shows whatever is registe
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -47,11 +48,28 @@ class ShownPanel:
     data: dict
 
 
+@dataclass(frozen=True)
+class TimelineEvent:
+    """Something that happened to a step, drawn on the timeline as a row just above it, with a bar
+    from `start` to `end` (None while it lasts): a pause at a breakpoint. `details` are (label, JSON
+    value) pairs shown when the row is opened."""
+
+    id: str  # unique on the page (an element id)
+    step_index: int
+    title: str
+    summary: str
+    start: datetime
+    end: datetime | None
+    tone: str = "warning"
+    details: tuple[tuple[str, object], ...] = field(default_factory=tuple)
+
+
 class RunPage:
     def __init__(self) -> None:
         # By name and by route: ready() may run again (tests), and must not show a panel twice.
         self._panels: dict[str, RunPanel] = {}
         self._routes: dict[str, Callable] = {}
+        self._timelines: dict[str, Callable[..., list[TimelineEvent]]] = {}
 
     def register_panel(self, panel: RunPanel) -> None:
         self._panels[panel.name] = panel
@@ -60,8 +78,25 @@ class RunPage:
         """`view` answers /api/runs/<route> (`route` in Django's path syntax, e.g. "<uuid:run_id>/resume")."""
         self._routes[route.strip("/")] = view
 
+    def register_timeline(self, name: str, events: Callable[..., list[TimelineEvent]]) -> None:
+        """`events(run=..., first=..., last=...)` answers the events of the steps first..last of `run`."""
+        self._timelines[name] = events
+
     def unregister(self, name: str) -> None:
         self._panels.pop(name, None)
+        self._timelines.pop(name, None)
+
+    def timeline_events(self, *, run: Run, first: int | None, last: int | None) -> dict[int, list[TimelineEvent]]:
+        """The registered events of the steps first..last, by step index, oldest first."""
+        found: dict[int, list[TimelineEvent]] = {}
+        if first is None or last is None or not self._timelines:
+            return found
+        for events in self._timelines.values():
+            for event in events(run=run, first=first, last=last):
+                found.setdefault(event.step_index, []).append(event)
+        for events in found.values():
+            events.sort(key=lambda event: event.start)
+        return found
 
     def panels(self) -> list[RunPanel]:
         return list(self._panels.values())

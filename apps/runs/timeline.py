@@ -29,6 +29,7 @@ DEPTH_KEY = "runs:step-depth:{}"
 MAX_HOPS = 32  # levels of nesting looked up outside a window; deeper chains count from there
 MIN_BAR_SHARE = 0.004  # the thinnest bar, as a share of the run, so an instant step still shows
 LIVE = (RunStatus.PENDING, RunStatus.RUNNING, RunStatus.PAUSED)
+WAITED_MS = 50  # a step spanning this much longer than its own latency waited before it ran
 ERROR_HEAD = 400  # characters of a step's error JSON the timeline reads, for the line under a failed row
 _KEYS = "|".join(map(re.escape, MESSAGE_KEYS))
 _MESSAGE = re.compile(rf'"(?:{_KEYS})"\s*:\s*"((?:[^"\\]|\\.)*)')
@@ -50,6 +51,7 @@ class TimelineEntry:
     has_warning: bool
     waiting: bool  # running in a paused run: waiting for a person to decide
     error_line: str = ""  # the error's message, shown under a failed row's name
+    ran_ms: int | None = None  # when it ran: later than start_ms for a step that waited first (a pause)
     failed_inside: bool = False  # a step nested in it (at any depth) failed: marked while it is collapsed
     bar_start: float = 0
     bar_width: float = 0
@@ -147,7 +149,7 @@ def _window(run, rows, has_before, has_after, *, flat, now) -> TimelineWindow:
         if entry.start_ms is not None and entry.duration_ms is not None:
             total = max(total, entry.start_ms + entry.duration_ms)
     for entry in entries:
-        entry.bar_start = min(max(entry.start_ms or 0, 0), total)
+        entry.bar_start = min(max(entry.ran_ms if entry.ran_ms is not None else entry.start_ms or 0, 0), total)
         entry.bar_width = max(entry.duration_ms or 0, total * MIN_BAR_SHARE)
     return TimelineWindow(entries=entries, has_before=has_before, has_after=has_after, total_ms=max(total, 1))
 
@@ -158,13 +160,22 @@ def _entry(run: Run, row: RunStep, depth: int, paused: bool, now: datetime) -> T
     duration = row.latency_ms
     if duration is None:
         duration = elapsed_ms(start, row.ended_at or (now if running else None))
+    start_ms = elapsed_ms(run.started_at, start) if start else None
+    ran_ms = start_ms
+    if row.latency_ms is not None and row.ended_at and start_ms is not None:
+        # The SDK's latency is the step's own time: a step that spans longer waited before it ran
+        # (at a breakpoint, whose pause the timeline draws as a row of its own); its bar is when it ran.
+        span = elapsed_ms(start, row.ended_at) or 0
+        if span > row.latency_ms + WAITED_MS:
+            ran_ms = start_ms + span - row.latency_ms
     return TimelineEntry(
         id=row.pk,
         index=row.step_index,
+        ran_ms=ran_ms,
         type=row.step_type,
         name=row.name,
         status=row.status,
-        start_ms=elapsed_ms(run.started_at, start) if start else None,
+        start_ms=start_ms,
         duration_ms=duration,
         depth=depth,
         parent_id=row.parent_id,

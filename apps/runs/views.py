@@ -141,6 +141,8 @@ def _timeline_context(run, *, filters: dict, window, selected: int | None = None
         "step_types": StepType.choices,
         "tail_after": window.last_index if window.entries else after,
         "running": ",".join(map(str, window.running_indexes[:MAX_TRACKED])),
+        # what the apps above runs record on the steps shown (pauses at breakpoints), as rows
+        "events": run_page.timeline_events(run=run, first=window.first_index, last=window.last_index),
         **_axis(window.total_ms),
     }
 
@@ -329,7 +331,11 @@ def _refresh_running(run, tracked: str, *, filters: dict, window) -> dict:
         ).entries
     still = {entry.index for entry in refreshed if entry.status == StepStatus.RUNNING}
     running = sorted(still | set(window.running_indexes))[:MAX_TRACKED]
-    return {"refreshed": refreshed, "running": ",".join(map(str, running))}
+    context = {"refreshed": refreshed, "running": ",".join(map(str, running))}
+    if refreshed:  # a step that waited at a breakpoint: its pause is drawn again with it
+        first, last = min(indexes), max(indexes)
+        context["refreshed_events"] = run_page.timeline_events(run=run, first=first, last=last)
+    return context
 
 
 # Replay and compare ------------------------------------------------------------------------------

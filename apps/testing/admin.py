@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.core.admin import JSONAdmin
-from apps.testing.models import Test, TestRun
+from apps.testing.models import Test, TestBackfill, TestRun
 
 
 @admin.register(Test)
@@ -20,3 +20,12 @@ class TestRunAdmin(JSONAdmin):
     search_fields = ["test__name", "run__id"]
     list_select_related = ["test", "run"]
     raw_id_fields = ["test", "run"]
+
+
+@admin.register(TestBackfill)
+class TestBackfillAdmin(JSONAdmin):
+    list_display = ["test", "status", "done", "passed", "failed", "created_at", "finished_at"]
+    list_filter = ["status"]
+    search_fields = ["test__name"]
+    list_select_related = ["test"]
+    raw_id_fields = ["test"]

@@ -188,6 +188,8 @@ class _Recorder:
             "latency_ms": latency_ms,
             "created_at": iso(call.started_at),
         }
+        if self.server():  # each call keeps its server: two servers may offer a tool of one name
+            body["server_name"] = self.server()
         if response is not None:
             body["response"] = client.jsonable(response)
         if error is not None:

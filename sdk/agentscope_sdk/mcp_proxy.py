@@ -116,6 +116,8 @@ class Recorder:
             "request": params,
             "created_at": iso(wall),
         }
+        if self.server_name:  # each call keeps its server: two servers may offer a tool of one name
+            body["server_name"] = self.server_name
         if isinstance(jsonrpc_id, str | int) and not isinstance(jsonrpc_id, bool):
             body["jsonrpc_id"] = jsonrpc_id
         if at is not None:

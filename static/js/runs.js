@@ -81,6 +81,14 @@
         caret.setAttribute("aria-label", open ? "Collapse the steps inside" : "Expand the steps inside");
       }
     }
+    applyFoldToEvents();
+  }
+
+  // A step's events (its pauses) show and hide with it.
+  function applyFoldToEvents() {
+    for (const event of $$("#timeline-rows > .tl-event")) {
+      event.hidden = Boolean(document.getElementById(`step-${event.dataset.eventStep}`)?.hidden);
+    }
   }
 
   // Waterfall bars are drawn in milliseconds: the axis says how long the run is (it grows while live).

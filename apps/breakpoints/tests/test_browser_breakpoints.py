@@ -129,3 +129,41 @@ def test_a_paused_runs_three_durations_agree(page, live_server, client, alice, p
     # The pause begins as the step is posted (a few ms apart, below what three polls' transit can blur).
     assert run_so_far >= step + 0.2 and step >= waited - 0.05 and waited > 1, seconds
     assert page.locator("#step-0 .tl-dur").get_attribute("data-elapsed-ms") is not None
+
+
+def test_a_pause_leaves_a_trace_on_the_timeline(page, live_server, client, alice, project, api_key):
+    Breakpoint.objects.create(
+        project=project, name="Before search", condition_type="step_name", condition_value={"pattern": "search"}
+    )
+    agent = APIClient()
+    agent.credentials(HTTP_X_AGENTSCOPE_KEY=api_key[1])
+    run = agent.post("/api/ingest/run", {"agent_name": "researcher"}, format="json").json()
+    body = {"step_type": "tool_call", "name": "search", "input": {"query": "weather in Paris"}}
+    step = agent.post(f"/api/ingest/run/{run['id']}/step", body, format="json").json()
+    sign_in(page, live_server, client, alice)
+    page.goto(f"/runs/{run['id']}")
+    pause = page.locator(".tl-event")
+    assert "waiting for a decision" in pause.inner_text()  # while it waits, too
+
+    time.sleep(1.2)  # a person takes a moment, then edits the input and continues
+    controls = page.locator("#bp-run-controls")
+    controls.get_by_label("Step input").fill('{"query": "weather in Lyon"}')
+    page.get_by_role("button", name="Continue with edits").click()
+    page.locator(".toast", has_text="Continued with your edited input.").wait_for()
+    # The agent hears it, runs the step (its own 12 ms, as the SDK measures it) and ends the run.
+    agent.get(f"/api/ingest/run/{run['id']}/control")
+    done = {"output": {"forecast": "sun"}, "latency_ms": 12}
+    assert agent.patch(f"/api/ingest/run/{run['id']}/step/{step['id']}", done, format="json").status_code == 200
+    agent.post(f"/api/ingest/run/{run['id']}/end", {"output": {"answer": "sun"}}, format="json")
+
+    page.goto(f"/runs/{run['id']}")
+    pause = page.locator(".tl-event")
+    assert "Paused at “Before search”" in pause.inner_text()
+    assert "Alice continued with an edited input" in pause.inner_text()
+    assert float(pause.locator(".tl-dur").inner_text().removesuffix(" s")) >= 1.2  # how long it waited
+    assert page.locator("#step-0 .tl-dur").inner_text() == "12 ms"  # the step's own time, not the wait
+    waited, ran = pause.locator(".tl-bar rect").bounding_box(), page.locator("#step-0 .tl-bar rect").bounding_box()
+    assert ran["x"] >= waited["x"] + waited["width"] - 2  # the step's bar is when it ran: after the pause
+    pause.locator("summary").click()
+    details = pause.locator(".tl-event-details").inner_text()
+    assert '"weather in Paris"' in details and '"weather in Lyon"' in details

@@ -4,6 +4,7 @@ offsets from the start of a run, and the bits of the timeline rows."""
 import json
 
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -11,7 +12,8 @@ from apps.core.templatetags.lucide import ICONS
 from apps.core.templatetags.ui import duration
 from apps.runs.inspection import gist
 from apps.runs.models import StepType
-from apps.runs.timeline import error_line
+from apps.runs.services import elapsed_ms
+from apps.runs.timeline import MIN_BAR_SHARE, error_line
 
 register = template.Library()
 
@@ -23,6 +25,10 @@ STEP_ICONS = {
     StepType.ERROR: "triangle-alert",
 }
 STEP_LABELS = dict(StepType.choices)
+ICONS_PAUSE = (
+    '<svg class="icon" width="13" height="13" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" '
+    'stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">' + ICONS["octagon-pause"] + "</svg>"
+)
 SVG_ATTRS = 'fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"'
 
 
@@ -84,6 +90,55 @@ INSIDE = '<span class="tl-inside" title="A step inside this one failed">failed i
 CARET = '<button type="button" class="tl-caret" data-tl-toggle aria-expanded="true" aria-label="Collapse the steps inside"></button>'
 
 
+EVENT_ROW = (
+    '<li class="tl-event tone-{tone} d{depth}" id="event-{id}" data-event-step="{index}"{oob}>'
+    '<details class="tl-event-box"><summary class="tl-link">'
+    '<span class="tl-idx">{icon}</span>'
+    '<span class="tl-name"><span class="tl-text"><span class="tl-label">{title}</span>'
+    '<span class="tl-summary">{summary}</span></span></span>'
+    '<span class="tl-dur"{elapsed}>{duration}</span>'
+    '<span class="tl-bar" title="{offset} · {duration}"><svg viewBox="0 0 {total} 1" preserveAspectRatio="none">'
+    '<rect x="{x}" width="{width}" height="1"></rect>{tick}</svg></span>'
+    "</summary>{details}</details></li>"
+)
+
+
+def _event_rows(events, *, run, entry, total: float, now, oob: bool) -> list[SafeString]:
+    """The rows of what happened to a step (a pause), drawn just above it, indented like it."""
+    rows = []
+    for event in events:
+        start = elapsed_ms(run.started_at, event.start) or 0
+        length = elapsed_ms(event.start, event.end or now) or 0
+        width = max(length, total * MIN_BAR_SHARE)
+        details = format_html_join(
+            "",
+            "<div><dt>{}</dt><dd><code>{}</code></dd></div>",
+            ((label, json_compact(value, 600)) for label, value in event.details),
+        )
+        rows.append(
+            format_html(
+                EVENT_ROW,
+                tone=event.tone,
+                depth=min(entry.depth, 12),
+                id=event.id,
+                index=entry.index,
+                oob=mark_safe(' hx-swap-oob="true"') if oob else "",
+                icon=mark_safe(ICONS_PAUSE),
+                title=event.title,
+                summary=event.summary,
+                elapsed=format_html(' data-elapsed-ms="{}"', length) if event.end is None else "",
+                duration=duration(length),
+                offset=offset(start),
+                total=total,
+                x=f"{min(start, total):.1f}",
+                width=f"{width:.1f}",
+                tick=format_html(TICK, x=f"{start + width / 2:.2f}") if width < total * TICK_SHARE else "",
+                details=format_html('<dl class="tl-event-details">{}</dl>', details) if event.details else "",
+            )
+        )
+    return rows
+
+
 @register.simple_tag(takes_context=True)
 def timeline_rows(context, entries, oob: bool = False) -> SafeString:
     """The timeline's rows, built here rather than in a template loop: a page has hundreds, and this
@@ -97,7 +152,10 @@ def timeline_rows(context, entries, oob: bool = False) -> SafeString:
         run.replay_from_step if run is not None and run.replay_from_step is not None else -1
     )  # a replay's copies end there
     html = []
+    events, now = context.get("events") or {}, timezone.now()
     for entry in entries:
+        if entry.index in events:
+            html += _event_rows(events[entry.index], run=run, entry=entry, total=total, now=now, oob=oob)
         is_selected = entry.index == selected and not oob
         html.append(
             format_html(

@@ -293,12 +293,12 @@ def test_timeline_without_htmx_goes_to_the_page(client_alice, long_run):
 def test_detail_and_timeline_query_counts_are_pinned(client_alice, long_run, django_assert_max_num_queries):
     # session, user, run, window before and after it, an ancestor outside it, the step, the sidebar's
     # current project and project list, the Replay dialog's steps, the run's replays and what the
-    # registered panels read (two, today: the verdicts below and their badges in the header), and the
-    # sidebar's paused runs
-    with django_assert_max_num_queries(14):
+    # registered panels read (two, today: the verdicts below and their badges in the header), the
+    # registered timeline events (one: pauses), and the sidebar's paused runs
+    with django_assert_max_num_queries(15):
         client_alice.get(f"/runs/{long_run.pk}?step=302")
     # Partials: session, user, the current project (the context processor asks), then their own.
-    with django_assert_max_num_queries(6):  # + run, steps, one ancestor lookup
+    with django_assert_max_num_queries(7):  # + run, steps, one ancestor lookup, the pauses
         htmx(client_alice, f"{reverse('runs:timeline_page', args=[long_run.pk])}?after=201", "tl-after")
     with django_assert_max_num_queries(5):  # + run, step
         htmx(client_alice, f"/runs/{long_run.pk}/inspector?step=10", "inspector")
