@@ -8,7 +8,7 @@ from apps.dashboard.models import AgentDay, RollupDay
 from apps.mcp.models import McpLog, McpTool, McpToolVersion
 from apps.projects.services import api_key_create
 from apps.runs.models import Run, RunStep
-from apps.testing.models import Test, TestRun
+from apps.testing.models import Test, TestBackfill, TestRun
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +28,7 @@ def one_of_each(project):
     step = RunStep.objects.create(run=run, step_index=0, step_type="tool_call", name="search", error={"m": "x"})
     test = Test.objects.create(project=project, name="t", test_type="custom", config={"expression": "run"})
     TestRun.objects.create(test=test, run=run, status="passed")
+    TestBackfill.objects.create(test=test, run_ids=[str(run.pk)])
     bp = Breakpoint.objects.create(
         project=project, condition_type="step_type", condition_value={"step_type": "llm_call"}
     )
