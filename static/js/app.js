@@ -42,10 +42,11 @@
     element.scrollIntoView({ block, behavior: smooth ? "smooth" : "auto" });
   }
 
-  // ---- live durations: [data-elapsed-ms] counts up from the value the server rendered, every second,
-  // on one clock. The run's length, a running step's and a pause's come from different polls; counted
-  // on together they agree (a step never reads longer than its run) instead of each freezing at its poll.
-  const arrived = new WeakMap();
+  // ---- live durations: [data-since] (epoch ms of a start) counts up every second on the server's
+  // clock (the page's data-server-now, set against the browser's once). The run's length, a running
+  // step's and a pause's come from different polls; counted from their starts on one clock they agree
+  // (a step never reads longer than its run) instead of each freezing at its poll's moment.
+  const serverOffset = Number(document.body.dataset.serverNow || Date.now()) - Date.now();
 
   // Like the `duration` template filter (apps/core/templatetags/ui.py).
   function formatDuration(ms) {
@@ -60,10 +61,9 @@
   }
 
   function tick() {
-    const now = performance.now();
-    for (const element of $$("[data-elapsed-ms]")) {
-      if (!arrived.has(element)) arrived.set(element, now);
-      element.textContent = formatDuration(Number(element.dataset.elapsedMs) + now - arrived.get(element));
+    const now = Date.now() + serverOffset;
+    for (const element of $$("[data-since]")) {
+      element.textContent = formatDuration(Math.max(0, now - Number(element.dataset.since)));
     }
   }
   setInterval(tick, 1000);
@@ -87,10 +87,7 @@
   const within = (root, selector) => [...(root.matches?.(selector) ? [root] : []), ...$$(selector, root)];
 
   function setUp(root) {
-    const now = performance.now();
-    const live = within(root, "[data-elapsed-ms]");
-    live.forEach((element) => arrived.set(element, now));
-    if (live.length) tick(); // every live duration on the page read at one instant, the new ones too
+    if (within(root, "[data-since]").length) tick(); // every live duration read at one instant, new ones too
     within(root, ".toast").forEach(arm);
     within(root, "dialog[data-autoshow]").forEach((dialog) => {
       dialog.removeAttribute("data-autoshow");

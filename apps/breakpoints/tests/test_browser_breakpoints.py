@@ -120,7 +120,7 @@ def test_a_paused_runs_three_durations_agree(page, live_server, client, alice, p
     page.wait_for_timeout(2500)  # polls of the header (2 s), the timeline (2 s) and the controls (3 s)
     seconds = page.evaluate(
         """() => [
-          document.querySelector("#run-header .rh-stats [data-elapsed-ms]"),
+          document.querySelector("#run-header .rh-stats [data-since]"),
           document.querySelector("#step-0 .tl-dur"),
           document.querySelector("[data-waited]"),
         ].map((element) => parseFloat(element.textContent))"""
@@ -128,7 +128,7 @@ def test_a_paused_runs_three_durations_agree(page, live_server, client, alice, p
     run_so_far, step, waited = seconds
     # The pause begins as the step is posted (a few ms apart, below what three polls' transit can blur).
     assert run_so_far >= step + 0.2 and step >= waited - 0.05 and waited > 1, seconds
-    assert page.locator("#step-0 .tl-dur").get_attribute("data-elapsed-ms") is not None
+    assert page.locator("#step-0 .tl-dur").get_attribute("data-since") is not None
 
 
 def test_a_pause_leaves_a_trace_on_the_timeline(page, live_server, client, alice, project, api_key):

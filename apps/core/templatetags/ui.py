@@ -128,6 +128,18 @@ def duration(ms: float | None) -> str:
 
 
 @register.filter
+def epoch_ms(value: datetime | None) -> int | str:
+    """A moment as milliseconds since the epoch (what static/js/app.js counts live durations from)."""
+    return round(value.timestamp() * 1000) if value else ""
+
+
+@register.simple_tag
+def server_now_ms() -> int:
+    """The server's clock, for the page's live durations to count on it, not on the browser's."""
+    return round(timezone.now().timestamp() * 1000)
+
+
+@register.filter
 def percent(ratio: float | None, digits: int = 1) -> str:
     """0.9375 -> '93.8%'; None -> '—'."""
     if ratio is None:

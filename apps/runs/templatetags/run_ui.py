@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from apps.core.templatetags.lucide import ICONS
-from apps.core.templatetags.ui import duration
+from apps.core.templatetags.ui import duration, epoch_ms
 from apps.runs.inspection import gist
 from apps.runs.models import StepType
 from apps.runs.services import elapsed_ms
@@ -126,7 +126,7 @@ def _event_rows(events, *, run, entry, total: float, now, oob: bool) -> list[Saf
                 icon=mark_safe(ICONS_PAUSE),
                 title=event.title,
                 summary=event.summary,
-                elapsed=format_html(' data-elapsed-ms="{}"', length) if event.end is None else "",
+                elapsed=format_html(' data-since="{}"', epoch_ms(event.start)) if event.end is None else "",
                 duration=duration(length),
                 offset=offset(start),
                 total=total,
@@ -153,6 +153,7 @@ def timeline_rows(context, entries, oob: bool = False) -> SafeString:
     )  # a replay's copies end there
     html = []
     events, now = context.get("events") or {}, timezone.now()
+    since = epoch_ms(run.started_at) if run is not None else 0  # where a running step's time counts from
     for entry in entries:
         if entry.index in events:
             html += _event_rows(events[entry.index], run=run, entry=entry, total=total, now=now, oob=oob)
@@ -182,7 +183,7 @@ def timeline_rows(context, entries, oob: bool = False) -> SafeString:
                 copied_mark=mark_safe(COPIED) if entry.index < fork else "",
                 duration=duration(entry.duration_ms),
                 # a running step's time counts up in the page between polls (static/js/app.js)
-                elapsed=format_html(' data-elapsed-ms="{}"', entry.duration_ms or 0)
+                elapsed=format_html(' data-since="{}"', since + (entry.start_ms or 0))
                 if entry.status == "running"
                 else "",
                 tick=format_html(TICK, x=f"{entry.bar_start + entry.bar_width / 2:.2f}")
