@@ -26,7 +26,7 @@ from apps.dashboard.services import rollup_invalidate
 from apps.ingest.serializers import BATCH_EVENT_INPUTS, IngestBatchEventInput
 from apps.ingest.validation import input_checker
 from apps.mcp.models import McpLog, McpTool, McpToolVersion
-from apps.mcp.services import TOOL_FIELDS, log_id_taken, mcp_log_build, mcp_tool_apply
+from apps.mcp.services import TOOL_FIELDS, log_id_taken, mcp_log_build, mcp_tool_apply, server_of
 from apps.projects.models import Project
 from apps.runs.models import Run, RunStep
 from apps.runs.services import (
@@ -115,7 +115,7 @@ class BatchWriter:
         self.next_index: dict[UUID, int] = {}
         self.used_indexes: dict[UUID, set[int]] = defaultdict(set)
         self.taken_indexes: set[tuple[UUID, int]] = set()
-        self.tools: dict[str, McpTool] = {}
+        self.tools: dict[tuple[str, str], McpTool] = {}  # by (server, name)
         self.tools_by_id: dict[UUID, McpTool] = {}
         self.new_tools: list[McpTool] = []
         self.changed_tools: dict[UUID, McpTool] = {}
@@ -198,7 +198,7 @@ class BatchWriter:
                 .filter(Q(tool_name__in=tool_names) | Q(pk__in=tool_ids))
             )
             for tool in tools.order_by("pk"):
-                self.tools[tool.tool_name] = self.tools_by_id[tool.pk] = tool
+                self.tools[tool.server_name, tool.tool_name] = self.tools_by_id[tool.pk] = tool
 
     # Applying events in order, in memory: each checks everything before it changes anything ----
 
@@ -262,7 +262,7 @@ class BatchWriter:
         return 200, step.pk
 
     def mcp_tool(self, data: dict) -> tuple[int, UUID]:
-        tool, created = self.tool(data["tool_name"])
+        tool, created = self.tool(server_of(data), data["tool_name"])
         version = mcp_tool_apply(tool=tool, data=data, now=self.now)
         if version is not None:
             self.new_tool_versions.append(version)
@@ -286,7 +286,7 @@ class BatchWriter:
             raise Http404
         tool = self.tools_by_id.get(data.get("tool_id"))
         if tool is None and data.get("tool_name"):
-            tool = self.tool(data["tool_name"])[0]
+            tool = self.tool(server_of(data), data["tool_name"])[0]
         log = mcp_log_build(project=self.project, tool=tool, data=data)
         self.new_logs.append(log)
         self.new_log_ids.add(log.pk)
@@ -336,12 +336,24 @@ class BatchWriter:
         if live is not None:
             run.duration_ms = live
 
-    def tool(self, tool_name: str) -> tuple[McpTool, bool]:
-        tool = self.tools.get(tool_name)
+    def tool(self, server: str, tool_name: str) -> tuple[McpTool, bool]:
+        """As apps.mcp.services.mcp_tool_upsert finds it: naming no server names the only tool of
+        that name, if only one server offers it."""
+        tool = self.tools.get((server, tool_name))
+        if tool is None and not server:
+            same_name = [tool for (_, name), tool in self.tools.items() if name == tool_name]
+            tool = same_name[0] if len(same_name) == 1 else None
+        unclaimed = self.tools.get(("", tool_name))
+        if tool is None and server and unclaimed is not None and unclaimed.version == 0:
+            tool = self.tools[server, tool_name] = self.tools.pop(("", tool_name))  # known only from calls
+            tool.server_name = server
+            if tool not in self.new_tools:
+                self.changed_tools[tool.pk] = tool
+                self.changed_tool_fields.add("server_name")
         if tool is not None:
             return tool, False
-        tool = McpTool(project=self.project, tool_name=tool_name)
-        self.tools[tool_name] = self.tools_by_id[tool.pk] = tool
+        tool = McpTool(project=self.project, server_name=server, tool_name=tool_name)
+        self.tools[server, tool_name] = self.tools_by_id[tool.pk] = tool
         self.new_tools.append(tool)
         return tool, True
 

@@ -129,12 +129,23 @@ class IngestMcpToolInput(serializers.Serializer):
     input_schema = _object(help_text="A JSON Schema object; calls are checked against it as they are logged.")
     output_schema = _object(help_text="A JSON Schema object.")
     annotations = _object(help_text="The server's hints, e.g. readOnlyHint, destructiveHint.")
-    server_name = _name(required=False, allow_null=True, allow_blank=True)
+    server_name = _name(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="With tool_name, the tool's key: servers may share names.",
+    )
 
 
 class IngestMcpLogInput(serializers.Serializer):
     id = StrictUUIDField(required=False, allow_null=True, help_text="Client-chosen id; a retry returns the log.")
     tool_name = _name(required=False, allow_null=True, help_text="Created when the project has no such tool.")
+    server_name = _name(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="The server called; the log keeps it, and with tool_name it names the tool.",
+    )
     tool_id = StrictUUIDField(required=False, allow_null=True)
     run_id = StrictUUIDField(required=False, allow_null=True)
     log_type = serializers.ChoiceField(LogType.choices)

@@ -19,7 +19,8 @@ class LogType(models.TextChoices):
 
 
 class McpTool(TimestampedModel):
-    """A tool of an MCP server, one per project and name. `created_at` is when it was first seen.
+    """A tool of an MCP server, one per project, server and name: two servers may offer a tool of the
+    same name. `server_name` is "" for a server never named. `created_at` is when it was first seen.
 
     `version` counts the definitions the tool has had (0 while it is known only from a log); every
     definition is kept as a `McpToolVersion`, so a tool whose description changed under the agents
@@ -32,18 +33,22 @@ class McpTool(TimestampedModel):
     input_schema = models.JSONField(null=True, blank=True)
     output_schema = models.JSONField(null=True, blank=True)
     annotations = models.JSONField(null=True, blank=True)
-    server_name = models.CharField(max_length=255, null=True, blank=True)
+    server_name = models.CharField(max_length=255, blank=True, default="")
     version = models.PositiveIntegerField(default=0)
     changed_at = models.DateTimeField(null=True, blank=True, help_text="When the definition last changed.")
 
     class Meta:
         db_table = "mcp_tools"
-        ordering = ["tool_name"]
-        constraints = [models.UniqueConstraint(fields=["project", "tool_name"], name="mcp_tools_project_tool_uniq")]
+        ordering = ["tool_name", "server_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "server_name", "tool_name"], name="mcp_tools_project_server_tool_uniq"
+            )
+        ]
         verbose_name = "MCP tool"
 
     def __str__(self) -> str:
-        return self.tool_name
+        return f"{self.server_name}/{self.tool_name}" if self.server_name else self.tool_name
 
     @property
     def changed(self) -> bool:
@@ -157,6 +162,9 @@ class McpLog(UUIDModel):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="mcp_logs")
     run = models.ForeignKey(Run, on_delete=models.SET_NULL, null=True, blank=True, related_name="mcp_logs")
     tool = models.ForeignKey(McpTool, on_delete=models.SET_NULL, null=True, blank=True, related_name="logs")
+    # The server the call went to, as its recorder said; null when it didn't (calls recorded before
+    # servers were told apart, which the 0003 migration could not place).
+    server_name = models.CharField(max_length=255, null=True, blank=True)
     log_type = models.CharField(max_length=50, choices=LogType.choices)
     request = models.JSONField(null=True, blank=True)
     response = models.JSONField(null=True, blank=True)

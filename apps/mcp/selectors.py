@@ -94,7 +94,7 @@ def logs_for_user(
         "tool_id": tool_id,
         "log_type": log_type,
         "run_id": run_id,
-        "tool__server_name": server_name,
+        "server_name": server_name,
         "created_at__gte": created_after,
         "created_at__lt": created_before,
     }

@@ -84,7 +84,7 @@ class McpSchemaErrorOutput(serializers.Serializer):
 
 class McpLogOutput(serializers.ModelSerializer):
     tool_name = serializers.CharField(source="tool.tool_name", read_only=True, allow_null=True, default=None)
-    server_name = serializers.CharField(source="tool.server_name", read_only=True, allow_null=True, default=None)
+    server_name = serializers.CharField(read_only=True, allow_null=True)  # the log's own: null when not recorded
     jsonrpc_id = serializers.JSONField(read_only=True, allow_null=True)
     schema_errors = McpSchemaErrorOutput(many=True, read_only=True, allow_null=True)
     violates_schema = serializers.BooleanField(read_only=True)

@@ -1,5 +1,6 @@
-"""Writes to MCP tools (upserted per project by name, their definitions versioned) and MCP logs
-(one row per call, its arguments checked against the tool's input schema as it is logged).
+"""Writes to MCP tools (upserted per project, server and name, their definitions versioned) and MCP
+logs (one row per call, keeping its server, its arguments checked against the tool's input schema as
+it is logged).
 
 `mcp_tool_apply` and `mcp_log_build` change objects in memory only: the single endpoints save them
 one by one, the batch (apps.ingest.batch) in bulk, and both follow the same rules.
@@ -20,7 +21,7 @@ from apps.mcp.models import DEFINITION_FIELDS, McpLog, McpTool, McpToolVersion
 from apps.projects.models import Project
 from apps.runs.models import Run
 
-TOOL_FIELDS = ("server_name", *DEFINITION_FIELDS)
+TOOL_FIELDS = DEFINITION_FIELDS  # the server and the name are the tool's key, not fields to update
 LOG_FIELDS = ("request", "response", "error", "latency_ms", "jsonrpc_id", "created_at")
 MAX_SCHEMA_ERRORS = 20
 MAX_MESSAGE_CHARS = 500
@@ -86,11 +87,24 @@ def _validator(schema_text: str):
     return cls(schema)
 
 
+def server_of(data: dict) -> str:
+    """The server an event names ("" when it names none)."""
+    return (data.get("server_name") or "").strip()
+
+
 def mcp_log_build(*, project: Project, tool: McpTool | None, data: dict) -> McpLog:
     fields = {key: data[key] for key in LOG_FIELDS if key in data}
     if fields.get("created_at") is None:
         fields.pop("created_at", None)  # now, by the model's default
-    log = McpLog(project=project, tool=tool, run_id=data.get("run_id"), log_type=data["log_type"], **fields)
+    server = server_of(data) or (tool.server_name if tool is not None else "")
+    log = McpLog(
+        project=project,
+        tool=tool,
+        run_id=data.get("run_id"),
+        log_type=data["log_type"],
+        server_name=server or None,
+        **fields,
+    )
     if data.get("id"):
         log.id = data["id"]
     if tool is not None:
@@ -110,23 +124,26 @@ def log_id_taken() -> ApplicationError:
 
 @transaction.atomic
 def mcp_tool_upsert(*, project: Project, tool_name: str, data: dict) -> tuple[McpTool, bool]:
-    """The tool named `tool_name` with the fields in `data` set, and whether it was created.
-    Its row is locked when it changes, so two registrations can't both write the next version."""
+    """The tool `tool_name` of the server `data` names with the fields in `data` set, and whether it
+    was created. Naming no server names the one tool of that name if only one server offers it (what
+    older recorders send), else the tool of no server (""). Its row is locked when it changes, so two
+    registrations can't both write the next version."""
     now = timezone.now()
+    server = server_of(data)
     fields = [field for field in TOOL_FIELDS if field in data]
     tools = McpTool.objects.select_for_update() if fields else McpTool.objects
-    tool = tools.filter(project=project, tool_name=tool_name).first()
+    tool = _named(tools.filter(project=project, tool_name=tool_name), server)
     if tool is None:
         try:
             with transaction.atomic():
-                tool = McpTool(project=project, tool_name=tool_name)
+                tool = McpTool(project=project, server_name=server, tool_name=tool_name)
                 version = mcp_tool_apply(tool=tool, data=data, now=now)
                 tool.save(force_insert=True)
                 if version is not None:
                     version.save(force_insert=True)
                 return tool, True
         except IntegrityError:  # registered concurrently: update that one instead
-            tool = tools.get(project=project, tool_name=tool_name)
+            tool = tools.get(project=project, server_name=server, tool_name=tool_name)
     if fields:
         version = mcp_tool_apply(tool=tool, data=data, now=now)
         tool.save(update_fields=[*fields, "version", "changed_at", "updated_at"])
@@ -135,16 +152,36 @@ def mcp_tool_upsert(*, project: Project, tool_name: str, data: dict) -> tuple[Mc
     return tool, False
 
 
-def mcp_tool_for_log(*, project: Project, tool_id: UUID | None = None, tool_name: str | None = None) -> McpTool | None:
-    """The tool a log names: by id (404 unless in `project`), else by name (created when new)."""
+def mcp_tool_for_log(
+    *, project: Project, tool_id: UUID | None = None, tool_name: str | None = None, server_name: str = ""
+) -> McpTool | None:
+    """The tool a log names: by id (404 unless in `project`), else by server and name as
+    `mcp_tool_upsert` finds it (created when new)."""
     if tool_id:
         tool = McpTool.objects.filter(project=project, pk=tool_id).first()
         if tool is None:
             raise Http404
         return tool
-    if tool_name:
-        return mcp_tool_upsert(project=project, tool_name=tool_name, data={})[0]
-    return None
+    if not tool_name:
+        return None
+    return mcp_tool_upsert(project=project, tool_name=tool_name, data={"server_name": server_name})[0]
+
+
+def _named(tools, server: str) -> McpTool | None:
+    """Of the tools of one name, the server's (which claims the tool of no server that is known only
+    from its calls, version 0); with no server named, the only one, else the one of no server."""
+    if server:
+        found = {tool.server_name: tool for tool in tools.filter(server_name__in=[server, ""])}
+        unclaimed = found.get("")
+        if server not in found and unclaimed is not None and unclaimed.version == 0:
+            unclaimed.server_name = server
+            unclaimed.save(update_fields=["server_name", "updated_at"])
+            return unclaimed
+        return found.get(server)
+    found = list(tools.order_by("server_name")[:2])
+    if len(found) == 1:
+        return found[0]
+    return next((tool for tool in found if tool.server_name == ""), None)
 
 
 @transaction.atomic
@@ -160,7 +197,9 @@ def mcp_log_create(*, project: Project, log_type: str, data: dict) -> tuple[McpL
     run_id = data.get("run_id")
     if run_id and not Run.objects.filter(project=project, pk=run_id).exists():
         raise Http404
-    tool = mcp_tool_for_log(project=project, tool_id=data.get("tool_id"), tool_name=data.get("tool_name"))
+    tool = mcp_tool_for_log(
+        project=project, tool_id=data.get("tool_id"), tool_name=data.get("tool_name"), server_name=server_of(data)
+    )
     log = mcp_log_build(project=project, tool=tool, data={**data, "log_type": log_type})
     log.save(force_insert=True)
     return log, True

@@ -103,12 +103,13 @@ def test_a_batch_versions_tools_like_the_single_endpoint(ingest, project):
         ("mcp.tool", {**DEFINITION, "input_schema": changed_schema}),
         ("mcp.tool", {**DEFINITION, "tool_name": "fetch", "description": "Fetch a page"}),
         ("mcp.tool", {**DEFINITION, "tool_name": "fetch", "description": "Fetch a web page"}),
-        ("mcp.tool", {"tool_name": "fetch", "server_name": "web"}),
+        ("mcp.tool", {"tool_name": "fetch", "server_name": "web"}),  # another server's tool of that name
     )
-    assert statuses == [200, 201, 200, 200]
-    search, fetch = McpTool.objects.get(tool_name="search"), McpTool.objects.get(tool_name="fetch")
+    assert statuses == [200, 201, 200, 201]
+    search, fetch = McpTool.objects.get(tool_name="search"), McpTool.objects.get(tool_name="fetch", server_name="docs")
     assert (search.version, search.input_schema, search.changed_at is not None) == (2, changed_schema, True)
-    assert (fetch.version, fetch.description, fetch.server_name) == (2, "Fetch a web page", "web")
+    assert (fetch.version, fetch.description) == (2, "Fetch a web page")
+    assert McpTool.objects.get(tool_name="fetch", server_name="web").version == 0
     assert list(search.versions.values_list("version", flat=True).order_by("version")) == [1, 2]
     assert search.versions.get(version=1).input_schema == SEARCH_SCHEMA
     assert list(fetch.versions.order_by("version").values_list("description", flat=True)) == [
