@@ -139,13 +139,21 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
+# The cache. Throttles count in their own alias, which every worker must share: Redis when REDIS_URL is
+# set, else the database (a table `migrate` creates); tests keep local memory unless they test sharing.
+# The default alias holds derived data only (timeline depths), so it may stay in each process.
 REDIS_URL = env("REDIS_URL", default="")
+_redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+_local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+_database = {
+    "BACKEND": "apps.core.cache.DatabaseCache",
+    "LOCATION": "agentscope_cache",
+    # Django culls a third of the table past MAX_ENTRIES: live counters must not be dropped that way.
+    "OPTIONS": {"MAX_ENTRIES": 10_000},
+}
 CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    "default": _redis if REDIS_URL else _local,
+    "throttles": _redis if REDIS_URL else ({**_local, "LOCATION": "throttles"} if TESTING else _database),
 }
 
 # CORS: the brief's .env.example writes a JSON list; a comma-separated list works too.
@@ -163,6 +171,10 @@ CORS_ALLOW_HEADERS = (
     "x-agentscope-key",
 )
 
+# How many proxies in front of the app append the address they saw to X-Forwarded-For: the client IP
+# is that many hops from the right. 0 (no proxy) believes no header and uses REMOTE_ADDR.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
@@ -173,7 +185,15 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"ingest": env("INGEST_THROTTLE_RATE", default="6000/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "ingest": env("INGEST_THROTTLE_RATE", default="6000/min"),
+        "login_account": env("LOGIN_ACCOUNT_THROTTLE_RATE", default="10/min"),
+        "login_ip": env("LOGIN_IP_THROTTLE_RATE", default="30/min"),
+        "register_ip": env("REGISTER_IP_THROTTLE_RATE", default="10/hour"),
+        "api_key_failure_ip": env("API_KEY_FAILURE_THROTTLE_RATE", default="30/min"),
+    },
+    # The client IP (throttles) is REMOTE_ADDR, unless proxies in front of the app say otherwise.
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
