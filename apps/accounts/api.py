@@ -2,24 +2,19 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 
 from apps.accounts import services
 from apps.accounts.serializers import LoginInput, LogoutInput, UserOutput
+from apps.accounts.throttling import LoginAccountThrottle, LoginIpThrottle
 from apps.accounts.tokens import tokens_for_user
 from apps.core.errors import error_response
-
-
-class LoginThrottle(AnonRateThrottle):
-    scope = "login"
-    rate = "30/min"
 
 
 @extend_schema(request=LoginInput, responses={200: dict})
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
-@throttle_classes([LoginThrottle])
+@throttle_classes([LoginIpThrottle, LoginAccountThrottle])
 def login(request):
     data = LoginInput(data=request.data)
     data.is_valid(raise_exception=True)

@@ -3,8 +3,8 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from apps.accounts.api import LoginThrottle
 from apps.accounts.serializers import RegisterInput, UserOutput
+from apps.accounts.throttling import RegisterIpThrottle
 from apps.accounts.tokens import tokens_for_user
 from apps.core.pagination import paginated
 from apps.projects import selectors, services
@@ -15,7 +15,7 @@ from apps.projects.serializers import ApiKeyCreateInput, ApiKeyOutput, ProjectIn
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
-@throttle_classes([LoginThrottle])
+@throttle_classes([RegisterIpThrottle])
 def register(request):
     data = RegisterInput(data=request.data)
     data.is_valid(raise_exception=True)
