@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.projects.middleware.CurrentProjectMiddleware",
+    # Last, so that it sees a view's exception first: a database that can't be reached is a 503.
+    "apps.core.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "agentscope.urls"
@@ -92,12 +94,26 @@ TEMPLATES = [
 # Database: SQLite file by default, PostgreSQL (psycopg 3 with its pool) when DATABASE_URL says so.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    from apps.core.db import pool_check
+
+    # A request waits this long for a connection, then answers 503 (apps.core.unavailable).
+    _pool_timeout = env.float("DB_POOL_TIMEOUT", default=3)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
-        "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
-        "timeout": env.int("DB_POOL_TIMEOUT", default=10),
-    }
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=3),
+            "pool": {
+                "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+                "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+                "timeout": _pool_timeout,
+                # Connections the server dropped (restart, pg_terminate_backend) never reach a request.
+                "check": pool_check("default"),
+                # The pool retries a failed connection in the background with a growing delay: give up
+                # as soon, so the next request tries at once and a database back up is used at once.
+                "reconnect_timeout": _pool_timeout,
+            },
+        }
+    )
 else:
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
