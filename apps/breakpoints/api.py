@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
@@ -18,7 +18,8 @@ from apps.breakpoints.serializers import (
     ResumeOutput,
     ToggleInput,
 )
-from apps.core.pagination import paginated
+from apps.core.errors import ErrorOutput
+from apps.core.pagination import paginated, paginates
 from apps.projects.authentication import ApiKeyAuthentication, HasApiKey
 from apps.projects.selectors import project_get
 from apps.runs.models import RunStep
@@ -32,10 +33,11 @@ def _valid(serializer_class, data, **kwargs) -> dict:
 
 @extend_schema(methods=["GET"], parameters=[BreakpointListQuery], responses={200: BreakpointOutput(many=True)})
 @extend_schema(methods=["POST"], request=BreakpointInput, responses={201: BreakpointOutput})
+@paginates
 @api_view(["GET", "POST"])
 def breakpoint_list(request):
     if request.method == "GET":
-        query = _valid(BreakpointListQuery, request.query_params)
+        query = _valid(BreakpointListQuery, request.query_params.dict())
         breakpoints = selectors.breakpoints_for_user(user=request.user, project_id=query.get("project_id"))
         return paginated(request, breakpoints, BreakpointOutput)
     data = _valid(BreakpointInput, request.data)
@@ -94,13 +96,19 @@ def run_control_api(request, run_id):
     """What the SDK must do about a paused step (GET, polled); POST reports that it stopped waiting."""
     run = selectors.run_for_project(project=request.auth.project, run_id=run_id)
     if request.method == "GET":
-        query = _valid(ControlQuery, request.query_params)
+        query = _valid(ControlQuery, request.query_params.dict())
         return Response(selectors.run_control(run=run, hit_id=query.get("hit_id")))
     data = _valid(ControlTimeoutInput, request.data)
     return Response(services.breakpoint_hit_time_out(run=run, hit_id=data["hit_id"], waited_ms=data.get("waited_ms")))
 
 
-@extend_schema(request=ResumeInput, responses={200: ResumeOutput})
+@extend_schema(
+    request=ResumeInput,
+    responses={
+        200: ResumeOutput,
+        409: OpenApiResponse(ErrorOutput, description="Nothing waits at a breakpoint, or someone decided first."),
+    },
+)
 @api_view(["POST"])
 def run_resume_api(request, run_id):
     run = selectors.run_for_user(user=request.user, run_id=run_id)

@@ -16,6 +16,6 @@ from apps.projects.selectors import project_get
 @api_view(["GET"])
 def stats(request, project_id):
     project = project_get(user=request.user, project_id=project_id)
-    params = StatsInput(data=request.query_params)
+    params = StatsInput(data=request.query_params.dict())  # a dict: an empty `period=` is refused, not skipped
     params.is_valid(raise_exception=True)
     return Response(StatsOutput(project_stats(project=project, period=params.validated_data["period"])).data)

@@ -4,7 +4,7 @@ verdicts on the runs it recorded."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from apps.core.pagination import paginated
+from apps.core.pagination import paginated, paginates
 from apps.ingest.api import errors, ingest_api, project
 from apps.runs.selectors import run_get_for_project
 from apps.testing.models import Test
@@ -47,7 +47,7 @@ class IngestTestRunQuery(serializers.Serializer):
 
 
 def _query(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.query_params)
+    serializer = serializer_class(data=request.query_params.dict())
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
@@ -58,6 +58,7 @@ def _query(serializer_class, request) -> dict:
     responses={200: IngestTestOutput(many=True), **errors(400)},
     description="The enabled tests of the key's project that carry an `input`, by name (paginated).",
 )
+@paginates
 @ingest_api(["GET"])
 def ingest_tests(request):
     query = _query(IngestTestQuery, request)
@@ -71,6 +72,7 @@ def ingest_tests(request):
     responses={200: TestRunOutput(many=True), **errors(400, 404)},
     description="The verdicts on one run of the key's project, newest first (paginated).",
 )
+@paginates
 @ingest_api(["GET"])
 def ingest_test_runs(request):
     query = _query(IngestTestRunQuery, request)

@@ -6,12 +6,19 @@ from rest_framework.response import Response
 from apps.accounts.serializers import RegisterInput, UserOutput
 from apps.accounts.throttling import RegisterIpThrottle
 from apps.accounts.tokens import tokens_for_user
-from apps.core.pagination import paginated
+from apps.core.pagination import paginated, paginates
 from apps.projects import selectors, services
-from apps.projects.serializers import ApiKeyCreateInput, ApiKeyOutput, ProjectInput, ProjectOutput
+from apps.projects.serializers import (
+    ApiKeyCreatedOutput,
+    ApiKeyCreateInput,
+    ApiKeyOutput,
+    ProjectInput,
+    ProjectOutput,
+    SignupOutput,
+)
 
 
-@extend_schema(request=RegisterInput, responses={201: dict})
+@extend_schema(request=RegisterInput, responses={201: SignupOutput})
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
@@ -26,6 +33,7 @@ def register(request):
 
 @extend_schema(methods=["GET"], responses={200: ProjectOutput(many=True)})
 @extend_schema(methods=["POST"], request=ProjectInput, responses={201: ProjectOutput})
+@paginates
 @api_view(["GET", "POST"])
 def project_list(request):
     if request.method == "GET":
@@ -54,7 +62,8 @@ def project_detail(request, project_id):
 
 
 @extend_schema(methods=["GET"], responses={200: ApiKeyOutput(many=True)})
-@extend_schema(methods=["POST"], request=ApiKeyCreateInput, responses={201: dict})
+@extend_schema(methods=["POST"], request=ApiKeyCreateInput, responses={201: ApiKeyCreatedOutput})
+@paginates
 @api_view(["GET", "POST"])
 def api_key_list(request, project_id):
     project = selectors.project_get(user=request.user, project_id=project_id)
