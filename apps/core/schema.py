@@ -56,8 +56,10 @@ class AutoSchema(openapi.AutoSchema):
         if body:
             errors["415"] = "The body is not JSON (`Content-Type: application/json`)."
         # An API key's operations are throttled too: wrong keys, per address (apps.projects.throttling).
-        if self.view.get_throttles() or any("ApiKey" in scheme for scheme in operation.get("security", [])):
-            errors["429"] = "Too many requests (or wrong keys from this address): retry after Retry-After."
+        if any("ApiKey" in scheme for scheme in operation.get("security", [])):
+            errors["429"] = "Too many requests, or wrong keys from this address: retry after Retry-After."
+        elif self.view.get_throttles():
+            errors["429"] = "Too many requests: retry after Retry-After."
         errors["503"] = "The database is unavailable for a moment: retry after Retry-After."
         return errors
 

@@ -31,7 +31,8 @@ class CountingThrottle(SimpleRateThrottle):
     cache = throttle_cache
 
     def get_rate(self) -> str | None:
-        # Read per request rather than at import time, so a changed setting applies at once.
+        # Read per request rather than at import time, so a changed setting applies at once; a scope
+        # without a rate is not throttled.
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def _window_key(self, request, view) -> str | None:
