@@ -11,6 +11,7 @@ from apps.dashboard import api as dashboard_api
 from apps.projects import api as projects_api
 
 handler404 = "apps.core.views.not_found"
+handler500 = "apps.core.unavailable.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
