@@ -42,7 +42,7 @@ def tools_for_user(*, user, project_id=None, server_name=None, changed=None) -> 
         tools = tools.filter(server_name=server_name)
     if changed is not None:
         tools = tools.filter(version__gt=1) if changed else tools.filter(version__lte=1)
-    return _with_usage(tools).order_by("tool_name", "id")
+    return _with_usage(tools).order_by("tool_name", "server_name", "id")
 
 
 def tools_for_project(*, project: Project, **filters) -> QuerySet[McpTool]:

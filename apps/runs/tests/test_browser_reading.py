@@ -136,3 +136,13 @@ def test_a_failure_shows_on_its_row_and_on_a_collapsed_parent(page, live_server,
     assert page.locator("#step-1 .tl-inside").inner_text() == "failed inside"
     page.locator("[data-tl-fold=expand]").click()
     assert not page.locator("#step-1 .tl-inside").is_visible()
+
+
+def test_the_compare_page_uses_its_width_and_balances_the_two_sides(page, live_server, client, alice, ingest):
+    first, second = send_demo_run(ingest), send_failed_run(ingest)
+    sign_in(page, live_server, client, alice)
+    page.goto(f"/runs/{first}/compare/{second}")
+    card, totals = page.locator(".compare-head").bounding_box(), page.locator(".compare-totals").bounding_box()
+    assert totals["width"] >= card["width"] - 48  # the totals span their card, not half of it
+    a, b = page.locator(".jc-a").first.bounding_box(), page.locator(".jc-b").first.bounding_box()
+    assert abs(a["width"] - b["width"]) < 2  # A and B: equal columns, whatever their values
