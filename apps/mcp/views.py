@@ -114,7 +114,9 @@ def _logs_tab(request, project) -> dict:
         context["has_logs"] = bool(filters) and selectors.logs_for_project(project=project).exists()
     if htmx_target(request) != "mcp-logs-results":
         # The filter's choices: the project's tools, without their counts (already scoped by project).
-        choices = list(project.mcp_tools.order_by("tool_name", "server_name").values_list("pk", "tool_name", "server_name"))
+        choices = list(
+            project.mcp_tools.order_by("tool_name", "server_name").values_list("pk", "tool_name", "server_name")
+        )
         context["tool_choices"] = [(str(pk), f"{name} · {server}" if server else name) for pk, name, server in choices]
         context["server_choices"] = sorted({server for _, _, server in choices if server})
     return context

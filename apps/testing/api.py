@@ -10,6 +10,8 @@ from apps.core.pagination import paginated, paginates
 from apps.projects.selectors import project_get
 from apps.testing import selectors, services
 from apps.testing.serializers import (
+    TestBackfillInput,
+    TestBackfillOutput,
     TestCreateInput,
     TestExecuteInput,
     TestFilter,
@@ -63,6 +65,27 @@ def test_run(request, test_id):
     data = validated(TestExecuteInput, request.data, omit_none=True)
     test_run = services.test_execute(test=test, run_id=data.get("run_id"))
     return Response(TestRunOutput(test_run).data, status=201)
+
+
+@extend_schema(
+    request=TestBackfillInput,
+    responses={202: TestBackfillOutput, 409: OpenApiResponse(ErrorOutput, description="No finished run to judge.")},
+    description="Judge the last `count` finished runs the test targets, off the request path; "
+    "follow `done` of `total` at /api/tests/{test_id}/backfills/{backfill_id}.",
+)
+@api_view(["POST"])
+def test_backfill(request, test_id):
+    test = selectors.test_get(user=request.user, test_id=test_id)
+    data = validated(TestBackfillInput, request.data)
+    backfill = services.test_backfill_start(test=test, count=data["count"])
+    return Response(TestBackfillOutput(backfill).data, status=202)
+
+
+@extend_schema(responses={200: TestBackfillOutput})
+@api_view(["GET"])
+def test_backfill_detail(request, test_id, backfill_id):
+    test = selectors.test_get(user=request.user, test_id=test_id)
+    return Response(TestBackfillOutput(selectors.backfill_get(test=test, backfill_id=backfill_id)).data)
 
 
 @extend_schema(parameters=[TestRunHistoryFilter], responses={200: TestRunOutput(many=True)})

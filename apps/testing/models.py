@@ -82,6 +82,9 @@ class TestRun(UUIDModel):
         return f"{self.test} {self.status}"
 
 
+BACKFILL_SIZES = (10, 25, 50, 100, 250)  # how many recent runs a person may ask a test to judge at once
+
+
 class BackfillStatus(models.TextChoices):
     QUEUED = "queued"
     RUNNING = "running"

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from apps.core.fields import StrictBooleanField, StrictCharField
-from apps.testing.models import Test, TestRun, TestRunStatus, TestType
+from apps.testing.models import BACKFILL_SIZES, Test, TestBackfill, TestRun, TestRunStatus, TestType
 
 
 class TestOutput(serializers.ModelSerializer):
@@ -70,3 +70,29 @@ class TestRunFilter(serializers.Serializer):
 
 class TestRunHistoryFilter(serializers.Serializer):
     status = serializers.ChoiceField(choices=TestRunStatus.choices, required=False)
+
+
+class TestBackfillInput(serializers.Serializer):
+    count = serializers.ChoiceField(
+        choices=BACKFILL_SIZES, help_text="How many of the last finished runs the test targets to judge."
+    )
+
+
+class TestBackfillOutput(serializers.ModelSerializer):
+    test_id = serializers.UUIDField(read_only=True)
+    total = serializers.IntegerField(read_only=True, help_text="The runs chosen; `done` of them judged so far.")
+
+    class Meta:
+        model = TestBackfill
+        fields = [
+            "id",
+            "test_id",
+            "status",
+            "total",
+            "done",
+            "passed",
+            "failed",
+            "run_ids",
+            "created_at",
+            "finished_at",
+        ]

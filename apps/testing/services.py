@@ -17,7 +17,7 @@ from apps.projects.models import Project
 from apps.runs.models import Run
 from apps.testing import selectors
 from apps.testing.evaluators import evaluate
-from apps.testing.models import BackfillStatus, Test, TestBackfill, TestRun, TestRunStatus
+from apps.testing.models import BACKFILL_SIZES, BackfillStatus, Test, TestBackfill, TestRun, TestRunStatus
 from apps.testing.validation import validate_config
 
 logger = logging.getLogger(__name__)
@@ -188,9 +188,6 @@ def tests_schedule_for_runs(*, runs: list[Run]) -> int:
 # are imported; mark them, as the model Test is, so a test module can import them by name.
 for _function in [value for name, value in globals().items() if name.startswith("test") and callable(value)]:
     _function.__test__ = False
-
-
-BACKFILL_SIZES = (10, 25, 50, 100, 250)
 
 
 def test_backfill_start(*, test: Test, count: int) -> TestBackfill:

@@ -20,7 +20,7 @@ from apps.testing import selectors, services
 from apps.testing.evaluators.assertion import SYMBOLS
 from apps.testing.evaluators.base import short
 from apps.testing.forms import OPTIONS, TestEditorForm, blank_row, check_kind, run_label
-from apps.testing.models import BackfillStatus, TestRunStatus, TestType
+from apps.testing.models import BACKFILL_SIZES, BackfillStatus, TestRunStatus, TestType
 
 HISTORY_PAGE_SIZE = 15
 DETAIL_PARTIALS = {"history": "history", "test-body": "body"}  # by the element htmx targets
@@ -271,7 +271,7 @@ def _render_detail(request, test, *, selected=None, partial=None, run_now_error=
         "chart": trend_chart(selectors.test_trend(test=test, days=TREND_DAYS)),
         "run_now_error": run_now_error,
         "backfill": _shown_backfill(request, test),
-        "backfill_sizes": services.BACKFILL_SIZES,
+        "backfill_sizes": BACKFILL_SIZES,
         "next": request.get_full_path(),
     }
     partial = partial or DETAIL_PARTIALS.get(htmx_target(request) or "")

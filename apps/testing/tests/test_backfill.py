@@ -99,3 +99,34 @@ def test_off_the_request_path_the_page_polls_until_the_worker_is_done(client_ali
     done = client_alice.get(progress_url, headers={"HX-Request": "true"})
     assert "Judged 2 runs" in done.content.decode() and "every 1s" not in done.content.decode()
     assert "1 passed, 1 failed" in done["HX-Trigger"]
+
+
+class TestApi:
+    def test_it_starts_a_backfill_and_serves_its_progress(
+        self, api, make_test, make_run, django_capture_on_commit_callbacks
+    ):
+        test = make_test(assertions=STRICT)
+        make_run(output={"answer": 42})
+        with django_capture_on_commit_callbacks(execute=True):
+            started = api.post(f"/api/tests/{test.pk}/backfill", {"count": 10}, format="json")
+        assert started.status_code == 202 and started.json()["total"] == 1
+        progress = api.get(f"/api/tests/{test.pk}/backfills/{started.json()['id']}").json()
+        assert (progress["status"], progress["done"], progress["passed"]) == ("done", 1, 1)
+
+    def test_it_refuses_what_it_cannot_do(self, api, make_test, make_run):
+        test = make_test()
+        assert api.post(f"/api/tests/{test.pk}/backfill", {"count": 10}, format="json").status_code == 409
+        make_run()
+        refused = api.post(f"/api/tests/{test.pk}/backfill", {"count": 3}, format="json")
+        assert refused.status_code == 400 and "count" in refused.json()["errors"]
+
+    def test_it_checks_ownership(self, api, bob_project):
+        from apps.testing.services import test_create
+
+        bobs = test_create(
+            project=bob_project,
+            name="b",
+            test_type="custom",
+            config={"target": {"agent_name": "x"}, "expression": "run"},
+        )
+        assert api.post(f"/api/tests/{bobs.pk}/backfill", {"count": 10}, format="json").status_code == 404
