@@ -219,8 +219,8 @@ def test_backfill_run(*, backfill_id) -> TestBackfill | None:
         verdict = test_evaluate(test=backfill.test, run=run).status if run is not None else None
         TestBackfill.objects.filter(pk=backfill.pk).update(
             done=F("done") + 1,
-            passed=F("passed") + (verdict == TestRunStatus.PASSED),
-            failed=F("failed") + (verdict in (TestRunStatus.FAILED, TestRunStatus.ERROR)),
+            passed=F("passed") + int(verdict == TestRunStatus.PASSED),
+            failed=F("failed") + int(verdict in (TestRunStatus.FAILED, TestRunStatus.ERROR)),
         )
     TestBackfill.objects.filter(pk=backfill.pk).update(status=BackfillStatus.DONE, finished_at=timezone.now())
     backfill.refresh_from_db()
