@@ -67,8 +67,9 @@ def test_replay_from_step_3_with_an_edited_input(page, live_server, client, alic
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Replayed 2 recorded step(s) without executing them; ran 4 live." in done.stdout
 
-    # The live header notices the end and opens the comparison with the original.
-    page.wait_for_url(re.compile(rf"/runs/{original.pk}/compare/{replay.pk}$"), timeout=20_000)
+    # The live header notices the end (its next poll, every 2 s) and opens the comparison with the original.
+    assert Run.objects.get(pk=replay.pk).status == RunStatus.COMPLETED
+    page.wait_for_url(re.compile(rf"/runs/{original.pk}/compare/{replay.pk}$"), timeout=30_000)
     names = page.locator(".compare-row.kind-changed .cmp-name").all_inner_texts()
     assert names[:2] == ["search_corpus", "read_document"]  # the parent returned the edited document too
     fork = page.locator(".compare-row.kind-changed").nth(1).locator(".compare-diff").inner_text()
