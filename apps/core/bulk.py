@@ -1,39 +1,112 @@
-"""`bulk_create` for many rows at once, through COPY on PostgreSQL.
+"""Writing rows of plain values to one table: INSERT, UPDATE by primary key, and COPY on PostgreSQL.
 
-psycopg binds a bulk INSERT's parameters one by one (thousands for a batch of steps), which costs
-more than the rows themselves; COPY streams the same rows in psycopg's C code. The values are
-those `bulk_create` would send (each field's `pre_save` and `get_db_prep_save`), in the caller's
-transaction, so both paths store the same rows and fail the same way (an IntegrityError).
+The write path (apps.runs.writes) keeps what it writes as plain values, not model instances: a
+500-step batch spent more time building and preparing instances than PostgreSQL spent storing the
+rows. Values go to the database as the model's fields would send them (`get_db_prep_save`), except
+where that is the identity on PostgreSQL for values of the field's own type (uuid, str, int, aware
+datetime: psycopg adapts them itself) and for JSON, which is sent as its text, the way jsonb and
+SQLite take it. Many rows go through COPY on PostgreSQL: psycopg binds a multi-row INSERT's
+parameters one by one (thousands for a batch), while COPY streams the rows in its C code.
+Everything runs in the caller's transaction and fails the same way on both vendors (IntegrityError).
 """
 
-from contextlib import nullcontext
+import json
+from collections.abc import Callable, Sequence
+from functools import cache
 
-from django.db import connections, router
-from django.db.models import Model
+from django.db import connection, models
+
+COPY_FROM = 20  # rows: below this, one INSERT costs less than a COPY's extra round trip
+_AS_IS_ON_POSTGRESQL = (models.UUIDField, models.CharField, models.IntegerField, models.DateTimeField)
 
 
-def bulk_insert(model: type[Model], objs: list[Model]) -> None:
-    """Inserts new `objs` (primary keys set or defaulted) like `model.objects.bulk_create(objs)`."""
-    using = router.db_for_write(model)
-    connection = connections[using]
-    if connection.vendor != "postgresql" or not objs:
-        model._base_manager.using(using).bulk_create(objs)
+def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Inserts `rows`, each the values of `fields` (attnames) in that order."""
+    if not rows:
         return
-    fields = [field for field in model._meta.concrete_fields if not field.generated]
-    rows = []
-    for obj in objs:
-        obj._prepare_related_fields_for_save(operation_name="bulk_create")
-        if not obj._is_pk_set():
-            obj.pk = obj._meta.pk.get_pk_value_on_save(obj)
-        rows.append([field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields])
-    quote = connection.ops.quote_name
-    sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) FROM STDIN"
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        # Logged like any query (under DEBUG and in tests' query counts), though psycopg runs it.
-        logged = cursor.debug_sql(sql) if hasattr(cursor, "debug_sql") else nullcontext()
-        with logged, cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = using
+    prepare = row_preparer(model, tuple(fields), connection.vendor)
+    if connection.vendor == "postgresql" and len(rows) >= COPY_FROM:
+        _copy(model, fields, [prepare(row) for row in rows])
+        return
+    table, columns = _names(model, tuple(fields))
+    one = f"({', '.join(['%s'] * len(fields))})"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # one statement, however many rows
+            values = [value for row in rows for value in prepare(row)]
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(rows))}", values)
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES {one}", [prepare(row) for row in rows])
+
+
+def update_row(model: type[models.Model], pk, values: dict) -> None:
+    """UPDATE of one row by primary key: `values` maps attnames to their new values."""
+    fields = tuple(values)
+    prepared = row_preparer(model, fields, connection.vendor)(list(values.values()))
+    table, _ = _names(model, ())
+    assignments = ", ".join(f"{_column(model, name)} = %s" for name in fields)
+    pk_column = connection.ops.quote_name(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s", [*prepared, _pk_value(model, pk)])
+
+
+def query_values(model: type[models.Model], attname: str, values) -> list:
+    """`values` of one field as the driver takes them in a query's parameters."""
+    prepare = row_preparer(model, (attname,), connection.vendor)
+    return [prepare([value])[0] for value in values]
+
+
+@cache
+def row_preparer(model: type[models.Model], fields: tuple[str, ...], vendor: str) -> Callable[[Sequence], list]:
+    """A function turning a row of Python values into what the database driver is given."""
+    steps = [_value_preparer(model._meta.get_field(_field_name(model, name)), vendor) for name in fields]
+    steps = [(position, step) for position, step in enumerate(steps) if step is not None]
+
+    def prepare(row: Sequence) -> list:
+        row = list(row)
+        for position, step in steps:
+            row[position] = step(row[position])
+        return row
+
+    return prepare
+
+
+def _value_preparer(field: models.Field, vendor: str) -> Callable | None:
+    if isinstance(field, models.JSONField) and field.encoder is None:
+        return _json_text
+    if vendor == "postgresql" and isinstance(field, _AS_IS_ON_POSTGRESQL):
+        return None
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _json_text(value) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _copy(model: type[models.Model], fields: Sequence[str], rows: list[list]) -> None:
+    table, columns = _names(model, tuple(fields))
+    sql = f"COPY {table} ({columns}) FROM STDIN"
+    # Django's cursor logs the COPY like any query (DEBUG's `connection.queries`, tests' query counts).
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+@cache
+def _names(model: type[models.Model], fields: tuple[str, ...]) -> tuple[str, str]:
+    return connection.ops.quote_name(model._meta.db_table), ", ".join(_column(model, name) for name in fields)
+
+
+def _column(model: type[models.Model], attname: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(_field_name(model, attname)).column)
+
+
+def _field_name(model: type[models.Model], attname: str) -> str:
+    """`run_id` -> `run`: the field a foreign key's attname belongs to."""
+    for field in model._meta.concrete_fields:
+        if field.attname == attname:
+            return field.name
+    raise LookupError(f"{model.__name__} has no field {attname}")
+
+
+def _pk_value(model: type[models.Model], pk):
+    return row_preparer(model, (model._meta.pk.attname,), connection.vendor)([pk])[0]

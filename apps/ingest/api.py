@@ -38,7 +38,6 @@ from apps.ingest.throttling import IngestThrottle
 from apps.ingest.validation import input_checker
 from apps.mcp import services as mcp_services
 from apps.projects.authentication import ApiKeyAuthentication, HasApiKey
-from apps.runs import services as runs_services
 
 
 def ingest_api(methods: list[str]):
@@ -82,16 +81,17 @@ def project(request):
 )
 @ingest_api(["POST"])
 def run_create(request):
-    run, created = runs_services.run_create(project=project(request), **valid(IngestRunCreateInput, request))
-    return Response(run_output(run), status=201 if created else 200)
+    data = valid(IngestRunCreateInput, request)
+    result = services.ingest_run_write(project=project(request), kind="run.create", data=data)
+    return Response(run_output(result.run), status=result.status)
 
 
 @extend_schema(tags=["ingest"], request=IngestRunUpdateInput, responses={200: IngestRunOutput, **errors(400, 404)})
 @ingest_api(["PATCH"])
 def run_update(request, run_id):
-    data = valid(IngestRunUpdateInput, request)
-    run = services.ingest_run_update(project=project(request), run_id=run_id, data=data)
-    return Response(run_output(run))
+    data = {**valid(IngestRunUpdateInput, request), "run_id": run_id}
+    result = services.ingest_run_write(project=project(request), kind="run.update", data=data)
+    return Response(run_output(result.run))
 
 
 @extend_schema(
@@ -102,9 +102,9 @@ def run_update(request, run_id):
 )
 @ingest_api(["POST"])
 def run_end(request, run_id):
-    data = valid(IngestRunEndInput, request)
-    run = services.ingest_run_end(project=project(request), run_id=run_id, data=data)
-    return Response(run_output(run))
+    data = {**valid(IngestRunEndInput, request), "run_id": run_id}
+    result = services.ingest_run_write(project=project(request), kind="run.end", data=data)
+    return Response(run_output(result.run))
 
 
 @extend_schema(
@@ -115,9 +115,9 @@ def run_end(request, run_id):
 )
 @ingest_api(["POST"])
 def step_create(request, run_id):
-    data = valid(IngestStepCreateInput, request)
-    step, created, control = services.ingest_step_create(project=project(request), run_id=run_id, data=data)
-    return Response({**step_output(step), "control": control}, status=201 if created else 200)
+    data = {**valid(IngestStepCreateInput, request), "run_id": run_id}
+    result, control = services.ingest_step_write(project=project(request), kind="step.create", data=data)
+    return Response({**step_output(result.row), "control": control}, status=result.status)
 
 
 @extend_schema(
@@ -125,9 +125,9 @@ def step_create(request, run_id):
 )
 @ingest_api(["PATCH"])
 def step_update(request, run_id, step_id):
-    data = valid(IngestStepUpdateInput, request)
-    step, control = services.ingest_step_update(project=project(request), run_id=run_id, step_id=step_id, data=data)
-    return Response({**step_output(step), "control": control})
+    data = {**valid(IngestStepUpdateInput, request), "run_id": run_id, "id": step_id}
+    result, control = services.ingest_step_write(project=project(request), kind="step.update", data=data)
+    return Response({**step_output(result.row), "control": control})
 
 
 @extend_schema(

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from apps.mcp.models import LogType, McpLog, McpTool
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
-from apps.runs.services import INT_MAX
+from apps.runs.writes import INT_MAX
 
 MAX_BATCH_EVENTS = 1000
 MAX_STEP_INDEX = 1_000_000_000
@@ -252,14 +252,16 @@ def run_output(run: Run) -> dict:
     }  # fmt: skip
 
 
-def step_output(step: RunStep) -> dict:
-    """`IngestStepOutput(step).data`, built directly (see run_output)."""
+def step_output(step: dict) -> dict:
+    """`IngestStepOutput(step).data` for a step's values as the write path holds them, built directly
+    (see run_output)."""
     return {
-        "id": str(step.id), "run_id": str(step.run_id), "parent_id": _uuid(step.parent_id),
-        "step_index": _int(step.step_index), "step_type": step.step_type, "name": step.name, "status": step.status,
-        "input": step.input, "output": step.output, "metadata": step.metadata, "error": step.error,
-        "tokens_used": _int(step.tokens_used), "latency_ms": _int(step.latency_ms),
-        "started_at": _time(step.started_at), "ended_at": _time(step.ended_at), "created_at": _time(step.created_at),
+        "id": str(step["id"]), "run_id": str(step["run_id"]), "parent_id": _uuid(step["parent_id"]),
+        "step_index": _int(step["step_index"]), "step_type": step["step_type"], "name": step["name"],
+        "status": step["status"], "input": step["input"], "output": step["output"], "metadata": step["metadata"],
+        "error": step["error"], "tokens_used": _int(step["tokens_used"]), "latency_ms": _int(step["latency_ms"]),
+        "started_at": _time(step["started_at"]), "ended_at": _time(step["ended_at"]),
+        "created_at": _time(step["created_at"]),
     }  # fmt: skip
 
 

@@ -10,8 +10,7 @@ from apps.breakpoints.models import BreakpointHit, HitPhase, HitStatus
 from apps.breakpoints.selectors import waiting_hit_for_run
 from apps.breakpoints.services import _claim, breakpoint_check_step, breakpoint_hit_time_out, run_resume
 from apps.core.errors import ApplicationError
-from apps.dashboard.models import RollupDay
-from apps.runs.models import Run, RunStatus, RunStep, StepStatus
+from apps.runs.models import RollupDay, Run, RunStatus, RunStep, StepStatus
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("apps.breakpoints.tests.urls")]
 
@@ -255,14 +254,15 @@ class TestResume:
         answer = ingest.get(control_url(run)).json()
         assert answer == {"action": "abort", "hit_id": str(hit.id), "message": message}
 
-    def test_aborting_a_run_paused_since_yesterday_forgets_that_day_on_the_dashboard(self, api, paused):
-        """The abort writes the run with update(), which sends no signal: it drops the day's rollup itself."""
+    def test_aborting_a_run_paused_since_yesterday_makes_that_day_stale_on_the_dashboard(self, api, paused):
+        """The abort goes through the runs' write path, which keeps the rollup right: no caller remembers it."""
         run, _step, _hit = paused
         yesterday = timezone.now() - timedelta(days=1)
         Run.objects.filter(pk=run.pk).update(started_at=yesterday)
-        RollupDay.objects.create(project=run.project, day=yesterday.astimezone(UTC).date())
+        day = RollupDay.objects.create(project=run.project, day=yesterday.astimezone(UTC).date(), rolled_version=0)
         assert api.post(resume_url(run), {"action": "abort"}, format="json").status_code == 200
-        assert not RollupDay.objects.filter(project=run.project).exists()
+        day.refresh_from_db()
+        assert day.version > day.rolled_version
 
     def test_pressing_twice_is_a_409(self, api, paused):
         run, _step, _hit = paused

@@ -1,44 +1,85 @@
-"""bulk_insert (COPY on PostgreSQL) stores what bulk_create stores."""
+"""insert_rows and update_row (COPY on PostgreSQL for many rows) store what the ORM stores."""
+
+import uuid
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from apps.core.bulk import bulk_insert
+from apps.core.bulk import COPY_FROM, insert_rows, update_row
 from apps.runs.models import RunStep
 from apps.runs.services import run_create
 
 pytestmark = pytest.mark.django_db
 
-FIELDS = [f.attname for f in RunStep._meta.concrete_fields if f.attname not in ("id", "created_at", "step_index")]
+FIELDS = [f.attname for f in RunStep._meta.concrete_fields]
+COMPARED = [name for name in FIELDS if name not in ("id", "step_index", "created_at")]  # bulk_create sets its own
 
 
-def steps(run, start: int) -> list[RunStep]:
-    return [
-        RunStep(run=run, step_index=start, step_type="llm_call", name="plan", input={"q": "é \ud7ff"}, output=None),
-        RunStep(run=run, step_index=start + 1, step_type="tool_call", input=[1, None], output="null", metadata={}),
-        RunStep(run=run, step_index=start + 2, step_type="custom", error={"m": 1}, tokens_used=3, status="failed"),
+def steps(run, start: int, count: int = 3) -> list[RunStep]:
+    shapes = [
+        {"step_type": "llm_call", "name": "plan", "input": {"q": "é \ud7ff"}, "output": None},
+        {"step_type": "tool_call", "input": [1, None], "output": "null", "metadata": {}},
+        {"step_type": "custom", "error": {"m": 1}, "tokens_used": 3, "status": "failed", "started_at": timezone.now()},
     ]
+    made = []
+    for n in range(count):
+        step = RunStep(run=run, step_index=start + n, created_at=timezone.now(), **shapes[n % 3])
+        step.id = uuid.uuid4()
+        made.append(step)
+    return made
+
+
+def rows(objs: list[RunStep]) -> list[list]:
+    return [[getattr(obj, name) for name in FIELDS] for obj in objs]
 
 
 def stored(run, indexes) -> list[tuple]:
-    return list(RunStep.objects.filter(run=run, step_index__in=indexes).order_by("step_index").values_list(*FIELDS))
+    return list(RunStep.objects.filter(run=run, step_index__in=indexes).order_by("step_index").values_list(*COMPARED))
 
 
-def test_it_stores_what_bulk_create_stores(project):
+@pytest.mark.parametrize("count", [3, COPY_FROM])  # one INSERT, and COPY on PostgreSQL
+def test_it_stores_what_bulk_create_stores(project, count):
     run = run_create(project=project, agent_name="bot")[0]
-    copied, created = steps(run, 0), steps(run, 3)
-    bulk_insert(RunStep, copied)
+    inserted, created = steps(run, 0, count), steps(run, count, count)
+    for a, b in zip(inserted, created, strict=True):
+        b.started_at = a.started_at
+    insert_rows(RunStep, FIELDS, rows(inserted))
     RunStep.objects.bulk_create(created)
-    assert stored(run, [0, 1, 2]) == stored(run, [3, 4, 5])
-    step = RunStep.objects.get(pk=copied[0].pk)
-    assert (step.input, step.output, step.created_at) == ({"q": "é \ud7ff"}, None, copied[0].created_at)
-    assert RunStep.objects.get(pk=copied[1].pk).output == "null"  # a JSON string, not SQL NULL
-    assert all(not s._state.adding and s.created_at is not None for s in copied)
+    assert stored(run, range(count)) == stored(run, range(count, 2 * count))
+    step = RunStep.objects.get(pk=inserted[0].pk)
+    assert (step.input, step.output, step.created_at) == ({"q": "é \ud7ff"}, None, inserted[0].created_at)
+    assert RunStep.objects.get(pk=inserted[1].pk).output == "null"  # a JSON string, not SQL NULL
 
 
-def test_a_duplicate_is_an_integrity_error_and_a_logged_query(project, django_assert_num_queries):
+def test_update_row_writes_the_values_given(project):
     run = run_create(project=project, agent_name="bot")[0]
-    bulk_insert(RunStep, steps(run, 0))
+    step = steps(run, 0, 1)[0]
+    insert_rows(RunStep, FIELDS, rows([step]))
+    update_row(RunStep, step.pk, {"output": {"a": [1]}, "error": None, "tokens_used": 7, "ended_at": step.created_at})
+    step = RunStep.objects.get(pk=step.pk)
+    assert (step.output, step.error, step.tokens_used, step.ended_at) == ({"a": [1]}, None, 7, step.created_at)
+
+
+@pytest.mark.parametrize("count", [1, COPY_FROM])
+def test_a_duplicate_is_an_integrity_error_and_a_logged_query(project, count, django_assert_num_queries):
+    run = run_create(project=project, agent_name="bot")[0]
+    duplicates = rows(steps(run, 0, count))
+    insert_rows(RunStep, FIELDS, duplicates)
+    # one statement: an INSERT, an executemany on SQLite, or a COPY on PostgreSQL
     with pytest.raises(IntegrityError), transaction.atomic(), django_assert_num_queries(1):
-        bulk_insert(RunStep, steps(run, 0))
-    assert RunStep.objects.filter(run=run).count() == 3
+        insert_rows(RunStep, FIELDS, duplicates)
+    assert RunStep.objects.filter(run=run).count() == count
+
+
+def test_a_copy_is_logged_like_any_query(project):
+    """Django's PostgreSQL cursor logs `copy()` itself: query counts and DEBUG see the COPY, once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    run = run_create(project=project, agent_name="bot")[0]
+    with CaptureQueriesContext(connection) as captured:
+        insert_rows(RunStep, FIELDS, rows(steps(run, 0, COPY_FROM)))
+    assert [query["sql"] for query in captured.captured_queries] == [
+        f'COPY "run_steps" ({", ".join(connection.ops.quote_name(name) for name in FIELDS)}) FROM STDIN'
+    ]
