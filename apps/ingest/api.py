@@ -40,14 +40,14 @@ from apps.mcp import services as mcp_services
 from apps.projects.authentication import ApiKeyAuthentication, HasApiKey
 
 
-def ingest_api(methods: list[str]):
+def ingest_api(methods: list[str], throttle: type[IngestThrottle] = IngestThrottle):
     """`api_view` with the key authentication, throttle and bounded JSON parser of every ingest route."""
 
     def decorator(view):
         for configure in (
             authentication_classes([ApiKeyAuthentication]),
             permission_classes([HasApiKey]),
-            throttle_classes([IngestThrottle]),
+            throttle_classes([throttle]),
             parser_classes([IngestJSONParser]),
             renderer_classes([JSONRenderer]),
         ):

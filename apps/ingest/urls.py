@@ -1,4 +1,3 @@
-from apps.breakpoints.api import run_control_api
 from apps.core.urls import slash_path
 from apps.ingest import api, breakpoints_api, replay_api, tests_api
 
@@ -8,7 +7,7 @@ urlpatterns = [
     *slash_path("run", api.run_create, name="run_create"),
     *slash_path("run/<uuid:run_id>", api.run_update, name="run_update"),
     *slash_path("run/<uuid:run_id>/end", api.run_end, name="run_end"),
-    *slash_path("run/<uuid:run_id>/control", run_control_api, name="run_control"),
+    *slash_path("run/<uuid:run_id>/control", breakpoints_api.run_control_api, name="run_control"),
     *slash_path("run/<uuid:run_id>/step", api.step_create, name="step_create"),
     *slash_path("run/<uuid:run_id>/step/<uuid:step_id>", api.step_update, name="step_update"),
     *slash_path("mcp/tool", api.mcp_tool, name="mcp_tool"),
