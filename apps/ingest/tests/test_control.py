@@ -73,7 +73,8 @@ def test_a_paused_agent_polling_at_its_fastest_is_never_refused(ingest, paused, 
         if poll % 60 == 0:
             ingest.post("/api/ingest/run", {"agent_name": "busy"}, format="json")
     assert statuses == {200}
-    assert ingest.post("/api/ingest/run", {"agent_name": "busy"}, format="json").status_code == 429
+    writes = [ingest.post("/api/ingest/run", {"agent_name": "busy"}, format="json").status_code for _ in range(3)]
+    assert 429 in writes  # the writes' own scope is used up
 
 
 def test_a_flood_of_polls_is_refused(ingest, paused, clock, settings):
