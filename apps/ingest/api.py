@@ -9,6 +9,7 @@ from rest_framework.decorators import (
     renderer_classes,
     throttle_classes,
 )
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -40,10 +41,19 @@ from apps.mcp import services as mcp_services
 from apps.projects.authentication import ApiKeyAuthentication, HasApiKey
 
 
+class JSONAnswers(DefaultContentNegotiation):
+    """Ingest answers JSON whatever the client's Accept says (DRF's default would parse it on every
+    request only to pick the one renderer there is); bodies are still matched to their parser."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 def ingest_api(methods: list[str], throttle: type[IngestThrottle] = IngestThrottle):
     """`api_view` with the key authentication, throttle and bounded JSON parser of every ingest route."""
 
     def decorator(view):
+        view.content_negotiation_class = JSONAnswers
         for configure in (
             authentication_classes([ApiKeyAuthentication]),
             permission_classes([HasApiKey]),

@@ -16,6 +16,8 @@ MAX_STEP_INDEX = 1_000_000_000
 class StrictUUIDField(serializers.UUIDField):
     """A UUID given as a string: DRF's own field would also take an integer, which no client means."""
 
+    validated_as = serializers.UUIDField  # a string, it reads as UUIDField does (apps.ingest.validation)
+
     def to_internal_value(self, data):
         if not isinstance(data, str | uuid.UUID):
             self.fail("invalid", value=data)

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 
-from apps.core.bulk import row_preparer
+from apps.core.sql import row_preparer
 from apps.runs.models import AgentDay, RollupDay, Run, RunStatus
 
 SETTLE = timedelta(minutes=5)

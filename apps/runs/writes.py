@@ -34,10 +34,8 @@ looked up first: a retry that names a stored id makes the insert fail, and the w
 (rolled back), this time looking them up. A retry costs a little more so that a first post costs less.
 """
 
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
@@ -45,54 +43,36 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from apps.core.bulk import insert_rows, query_values, update_row
 from apps.core.errors import ApplicationError
+from apps.core.sql import insert_rows, query_values, select_rows, update_row
 from apps.core.timing import ms_between
+from apps.runs.events import (
+    INT_MAX,
+    STEP_FIELDS,
+    Result,
+    Written,
+    latency_between,
+    metadata_merged,
+    new_step_row,
+    not_found,
+    run_id_taken,
+    step_id_taken,
+    step_index_taken,
+    step_is_error,
+    step_parent_unknown,
+)
 from apps.runs.models import FINISHED, Run, RunStatus, RunStep
+from apps.runs.onestep import one_step_write
 from apps.runs.rollup import rollup_days_touch, rollup_key
 
-INT_MAX = 2**31 - 1
+__all__ = ["INT_MAX", "Result", "Written", "runs_write"]
+
 ATTEMPTS = 3
 RUN_FIELDS = tuple(f.attname for f in Run._meta.concrete_fields)
 RUN_LEAN = tuple(name for name in RUN_FIELDS if name not in ("input", "output", "metadata", "error"))
-STEP_FIELDS = tuple(f.attname for f in RunStep._meta.concrete_fields)
-STEP_GIVEN = (
-    "step_type", "name", "input", "output", "metadata", "error", "tokens_used", "latency_ms", "started_at", "ended_at",
-)  # fmt: skip
+_RUN_COLUMNS = {field.attname: field for field in Run._meta.concrete_fields}
 RUN_EVENTS = ("run.update", "run.end", "run.pause", "run.unpause", "run.abort", "run.restart")
 UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING, RunStatus.PAUSED)
-
-
-@dataclass(slots=True)
-class Result:
-    """What one event did: 201 (created) or 200 (found, or changed) with its run or step (`row`:
-    the step's values), else the error it got."""
-
-    status: int
-    run: Run | None = None
-    row: dict | None = None
-    error: ApplicationError | None = None
-    changed: bool = True  # False for a status move that did not apply (the run was not in that state)
-
-    @property
-    def id(self) -> UUID:
-        return self.row["id"] if self.row is not None else self.run.pk
-
-    @property
-    def step(self) -> RunStep:
-        return RunStep.from_db(connection.alias, STEP_FIELDS, [self.row[name] for name in STEP_FIELDS])
-
-    def get(self) -> "Result":
-        """This result, or its error raised: for the callers that write one event."""
-        if self.error is not None:
-            raise self.error
-        return self
-
-
-@dataclass
-class Written:
-    results: list[Result]
-    finished_runs: list[Run] = field(default_factory=list)  # runs an update or end left finished
 
 
 def runs_write(
@@ -105,6 +85,8 @@ def runs_write(
     if not events:
         return Written([])
     now = now or timezone.now()
+    if len(events) == 1 and (written := one_step_write(project_id=project_id, event=events[0], now=now)):
+        return written
     for attempt in range(ATTEMPTS):
         writer = _Writer(project_id=project_id, now=now, careful=attempt > 0, parents_may_wait=parents_may_wait)
         try:
@@ -115,43 +97,6 @@ def runs_write(
             if attempt == ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
-
-
-def not_found() -> ApplicationError:
-    return ApplicationError("Not found.", status=404)
-
-
-def run_id_taken() -> ApplicationError:
-    return ApplicationError(
-        "This run id is already taken.", errors={"id": ["Already taken: choose another id."]}, status=409
-    )
-
-
-def step_id_taken() -> ApplicationError:
-    return ApplicationError(
-        "This step id is already taken.", errors={"id": ["Already taken: choose another id."]}, status=409
-    )
-
-
-def step_parent_unknown() -> ApplicationError:
-    return ApplicationError("parent_id: no such step in this run.", errors={"parent_id": ["No such step in this run."]})
-
-
-def step_index_taken(step_index: int) -> ApplicationError:
-    message = f"Step index {step_index} is already taken in this run."
-    return ApplicationError(message, errors={"step_index": [message]}, status=409)
-
-
-def metadata_merged(current: dict | None, update: dict | None) -> dict | None:
-    """Metadata sent by an update is merged (shallowly) into what is stored; `null` clears it."""
-    if update is None:
-        return None
-    return {**(current or {}), **update}
-
-
-def latency_between(start: datetime | None, end: datetime | None) -> int | None:
-    latency = ms_between(start, end)
-    return None if latency is None else min(latency, INT_MAX)
 
 
 class _Writer:
@@ -224,9 +169,10 @@ class _Writer:
                 match.append(f"{name} IN ({', '.join(['%s'] * len(values))})")
                 params += query_values(Run, name, values)
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        columns = ", ".join(RUN_LEAN if not full else RUN_FIELDS)
-        sql = f"SELECT {columns} FROM runs WHERE project_id = %s AND ({' OR '.join(match)}) ORDER BY id{lock}"
-        for run in Run.objects.raw(sql, params):
+        names = RUN_FIELDS if full else RUN_LEAN
+        sql = f"SELECT {', '.join(names)} FROM runs WHERE project_id = %s AND ({' OR '.join(match)}) ORDER BY id{lock}"
+        for values in select_rows(sql, params, [_RUN_COLUMNS[name] for name in names]):
+            run = Run.from_db(connection.alias, names, values)
             self.runs[run.pk] = run
             if run.external_id:
                 self.runs_by_external[run.external_id] = run
@@ -364,24 +310,11 @@ class _Writer:
                 raise step_id_taken()
             return Result(200, run=run, row=known)
         parent, pending = self.step_parent(run, data.get("parent_id"))
-        row = dict.fromkeys(STEP_FIELDS)
-        row.update((name, data[name]) for name in STEP_GIVEN if name in data)
-        row.update(
-            id=data.get("id") or uuid.uuid4(),
-            run_id=run.pk,
-            step_index=self.step_index(run, data.get("step_index")),
-            created_at=self.now,
-            parent_id=parent,
-            parent_pending_id=pending,
-        )
-        row["status"] = data.get("status") or RunStep.status_for(
-            step_type=row["step_type"], output=row["output"], error=row["error"], ended_at=row["ended_at"]
-        )
-        if row["latency_ms"] is None and row["ended_at"] is not None:
-            row["latency_ms"] = latency_between(row["started_at"], row["ended_at"])
+        row = new_step_row(data, run_id=run.pk, step_index=self.step_index(run, data.get("step_index")), now=self.now)
+        row.update(parent_id=parent, parent_pending_id=pending)
         self.steps[row["id"]] = self.new_steps[row["id"]] = row
         self.step_written(run, row)
-        self.count(run, steps=1, errors=int(_is_error(row)), tokens=row["tokens_used"] or 0)
+        self.count(run, steps=1, errors=int(step_is_error(row)), tokens=row["tokens_used"] or 0)
         self.live_duration(run, row["ended_at"])
         return Result(201, run=run, row=row)
 
@@ -423,7 +356,7 @@ class _Writer:
     def step_update(self, data: dict) -> Result:
         """Completes a step; the same patch applied twice changes nothing the second time."""
         run, row = self.run(data), self.step_of_run(data)
-        was_error, old_tokens = _is_error(row), row["tokens_used"] or 0
+        was_error, old_tokens = step_is_error(row), row["tokens_used"] or 0
         for name in ("output", "error", "tokens_used", "latency_ms", "input"):
             if name in data:
                 row[name] = data[name]
@@ -438,7 +371,7 @@ class _Writer:
         self.step_changed(row, "output", "error", "tokens_used", "latency_ms", "metadata", "ended_at", "status")
         if "input" in data:
             self.step_changed(row, "input")
-        self.count(run, errors=int(_is_error(row)) - int(was_error), tokens=(row["tokens_used"] or 0) - old_tokens)
+        self.count(run, errors=int(step_is_error(row)) - int(was_error), tokens=(row["tokens_used"] or 0) - old_tokens)
         self.live_duration(run, row["ended_at"])
         return Result(200, run=run, row=row)
 
@@ -514,7 +447,3 @@ class _Writer:
             if linked:
                 self.runs[run_id].steps_awaiting_parent -= linked
                 self.dirty_runs[run_id].add("steps_awaiting_parent")
-
-
-def _is_error(row: dict) -> bool:
-    return RunStep.error_in(status=row["status"], error=row["error"], step_type=row["step_type"])

@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.core.bulk import COPY_FROM, insert_rows, update_row
+from apps.core.sql import COPY_FROM, insert_rows, update_row
 from apps.runs.models import RunStep
 from apps.runs.services import run_create
 
