@@ -99,25 +99,35 @@ def runs_write(
     raise AssertionError("unreachable")
 
 
+class _RunState:
+    """A run the events name, with what this write keeps about it (keyed by the run, so an event
+    finds all of it in one lookup)."""
+
+    __slots__ = ("before", "dirty", "highest", "new", "run", "stored_waiting", "taken", "used", "waiting", "written")
+
+    def __init__(self, run: Run, *, new: bool):
+        self.run, self.new = run, new
+        self.dirty: set[str] = set()  # fields to write
+        self.used: set[int] = set()  # step indexes given out by this write
+        self.taken: set[int] = set()  # careful: explicit indexes named that are stored
+        self.highest = -1  # careful: the highest stored index (the counter may lag behind other writers)
+        self.before = None if new else rollup_key(run)  # what the rollup summed of it, as read
+        self.stored_waiting = 0 if new else run.steps_awaiting_parent
+        self.waiting: dict[UUID, list[dict]] = {}  # parent id -> new steps waiting for it
+        self.written: list[UUID] = []  # new step ids, when stored steps may wait for one of them
+
+
 class _Writer:
     def __init__(self, *, project_id: UUID, now: datetime, careful: bool, parents_may_wait: bool):
         self.project_id, self.now, self.careful, self.parents_may_wait = project_id, now, careful, parents_may_wait
-        self.runs: dict[UUID, Run] = {}  # this project's runs the events name: stored (locked) or new
-        self.runs_by_external: dict[str, Run] = {}
-        self.before: dict[UUID, tuple] = {}  # the rollup key of each stored run, as read
-        self.stored_waiting: dict[UUID, int] = {}  # each stored run's steps awaiting a parent, as read
-        self.new_runs: dict[UUID, Run] = {}
-        self.dirty_runs: dict[UUID, set[str]] = defaultdict(set)
+        self.runs: dict[UUID, _RunState] = {}  # this project's runs the events name: stored (locked) or new
+        self.runs_by_external: dict[str, _RunState] = {}
         self.foreign_run_ids: set[UUID] = set()
         self.steps: dict[UUID, dict] = {}  # stored steps the events name, and new ones
         self.parents: dict[UUID, UUID] = {}  # stored step id -> its run id, for parents named
-        self.new_steps: dict[UUID, dict] = {}
+        self.new_steps: list[dict] = []
+        self.new_step_rows: set[int] = set()  # id() of each new step's row
         self.dirty_steps: dict[UUID, set[str]] = defaultdict(set)
-        self.used_indexes: set[tuple[UUID, int]] = set()
-        self.taken_indexes: set[tuple[UUID, int]] = set()  # careful: stored (run, index) pairs named
-        self.highest: dict[UUID, int] = {}  # careful: each stored run's highest stored index
-        self.waiting: dict[tuple[UUID, UUID], list[dict]] = defaultdict(list)  # (run, parent id) -> new steps
-        self.parents_written: dict[UUID, list[UUID]] = defaultdict(list)  # stored run -> new step ids
         self.finished: list[Run] = []
 
     def write(self, events: Sequence[tuple[str, dict]]) -> Written:
@@ -172,14 +182,14 @@ class _Writer:
         names = RUN_FIELDS if full else RUN_LEAN
         sql = f"SELECT {', '.join(names)} FROM runs WHERE project_id = %s AND ({' OR '.join(match)}) ORDER BY id{lock}"
         for values in select_rows(sql, params, [_RUN_COLUMNS[name] for name in names]):
-            run = Run.from_db(connection.alias, names, values)
-            self.runs[run.pk] = run
-            if run.external_id:
-                self.runs_by_external[run.external_id] = run
-            self.before[run.pk] = rollup_key(run)
-            self.stored_waiting[run.pk] = run.steps_awaiting_parent
+            self.remember(_RunState(Run.from_db(connection.alias, names, values), new=False))
         if self.careful and (missing := run_ids - self.runs.keys()):
             self.foreign_run_ids = set(Run.objects.filter(pk__in=missing).values_list("pk", flat=True))
+
+    def remember(self, state: _RunState) -> None:
+        self.runs[state.run.id] = state
+        if state.run.external_id:
+            self.runs_by_external[state.run.external_id] = state
 
     def load_steps(self, whole: set[UUID], parents: set[UUID]) -> None:
         if whole:
@@ -191,26 +201,23 @@ class _Writer:
     def load_indexes(self, indexed: set[int]) -> None:
         """Careful: the highest index of each run (its counter may lag behind steps written some other
         way) and the explicit indexes already taken."""
-        run_ids = list(self.runs)
-        if not run_ids:
+        if not self.runs:
             return
-        tops = RunStep.objects.filter(run_id__in=run_ids).values("run_id").annotate(top=Max("step_index")).order_by()
-        self.highest = {row["run_id"]: row["top"] for row in tops}
+        stored = RunStep.objects.filter(run_id__in=list(self.runs))
+        for run_id, top in stored.values("run_id").annotate(top=Max("step_index")).values_list("run_id", "top"):
+            self.runs[run_id].highest = top
         if indexed:
-            taken = RunStep.objects.filter(run_id__in=run_ids, step_index__in=indexed)
-            self.taken_indexes = set(taken.values_list("run_id", "step_index"))
+            for run_id, index in stored.filter(step_index__in=indexed).values_list("run_id", "step_index"):
+                self.runs[run_id].taken.add(index)
 
     # Applying events in order, in memory ---------------------------------------------------------
 
-    def run(self, data: dict) -> Run:
-        run = (
-            self.runs.get(data.get("run_id"))
-            if data.get("run_id")
-            else self.runs_by_external.get(data.get("run_external_id"))
-        )
-        if run is None:
+    def state(self, data: dict) -> _RunState:
+        run_id = data.get("run_id")
+        state = self.runs.get(run_id) if run_id else self.runs_by_external.get(data.get("run_external_id"))
+        if state is None:
             raise not_found()
-        return run
+        return state
 
     def run_create(self, data: dict) -> Result:
         run_id, external_id = data.get("id"), data.get("external_id") or None
@@ -218,7 +225,7 @@ class _Writer:
             raise run_id_taken()
         existing = self.runs.get(run_id) or self.runs_by_external.get(external_id)
         if existing is not None:
-            return Result(200, run=existing)
+            return Result(200, run=existing.run)
         values = {field.attname: field.get_default() for field in Run._meta.concrete_fields}
         values.update(
             id=run_id or values["id"],
@@ -235,13 +242,12 @@ class _Writer:
         )
         # As stored (from_db): it is, once this write commits; a failed write rolls back with it.
         run = Run.from_db(connection.alias, RUN_FIELDS, [values[name] for name in RUN_FIELDS])
-        self.runs[run.pk] = self.new_runs[run.pk] = run
-        if external_id:
-            self.runs_by_external[external_id] = run
+        self.remember(_RunState(run, new=True))
         return Result(201, run=run)
 
     def run_update(self, data: dict) -> Result:
-        run = self.run(data)
+        state = self.state(data)
+        run = state.run
         for name in ("status", "output", "error"):
             if name in data:
                 setattr(run, name, data[name])
@@ -250,11 +256,12 @@ class _Writer:
         if run.status in FINISHED and run.ended_at is None:
             run.ended_at = self.now
             run.duration_ms = run.elapsed_ms()
-        return self.run_changed(run, "status", "output", "error", "metadata", "ended_at", "duration_ms")
+        return self.run_changed(state, "status", "output", "error", "metadata", "ended_at", "duration_ms")
 
     def run_end(self, data: dict) -> Result:
         """A retry without `ended_at` keeps the first end time, so ending is idempotent."""
-        run = self.run(data)
+        state = self.state(data)
+        run = state.run
         for name in ("output", "error"):
             if name in data:
                 setattr(run, name, data[name])
@@ -263,21 +270,21 @@ class _Writer:
         run.ended_at = data.get("ended_at") or run.ended_at or self.now
         run.status = data.get("status") or (RunStatus.FAILED if run.error is not None else RunStatus.COMPLETED)
         run.duration_ms = run.elapsed_ms()
-        return self.run_changed(run, "status", "output", "error", "metadata", "ended_at", "duration_ms")
+        return self.run_changed(state, "status", "output", "error", "metadata", "ended_at", "duration_ms")
 
-    def run_changed(self, run: Run, *fields: str) -> Result:
-        self.dirty_runs[run.pk].update(fields)
-        if run.is_finished and run not in self.finished:
-            self.finished.append(run)
-        return Result(200, run=run)
+    def run_changed(self, state: _RunState, *fields: str) -> Result:
+        state.dirty.update(fields)
+        if state.run.is_finished and state.run not in self.finished:
+            self.finished.append(state.run)
+        return Result(200, run=state.run)
 
     def run_status_move(self, data: dict, *, from_: tuple, to: str) -> Result:
-        run = self.run(data)
-        if run.status not in from_:
-            return Result(200, run=run, changed=False)
-        run.status = to
-        self.dirty_runs[run.pk].add("status")
-        return Result(200, run=run)
+        state = self.state(data)
+        if state.run.status not in from_:
+            return Result(200, run=state.run, changed=False)
+        state.run.status = to
+        state.dirty.add("status")
+        return Result(200, run=state.run)
 
     def run_pause(self, data: dict) -> Result:
         return self.run_status_move(data, from_=(RunStatus.PENDING, RunStatus.RUNNING), to=RunStatus.PAUSED)
@@ -286,76 +293,92 @@ class _Writer:
         return self.run_status_move(data, from_=(RunStatus.PAUSED,), to=RunStatus.RUNNING)
 
     def run_abort(self, data: dict) -> Result:
-        run = self.run(data)
+        state = self.state(data)
+        run = state.run
         if run.status not in UNFINISHED:
             return Result(200, run=run, changed=False)
         run.status, run.error = RunStatus.FAILED, data.get("error")
         run.ended_at = data.get("ended_at") or self.now
         run.duration_ms = run.elapsed_ms()
-        self.dirty_runs[run.pk].update(("status", "error", "ended_at", "duration_ms"))
+        state.dirty.update(("status", "error", "ended_at", "duration_ms"))
         return Result(200, run=run)
 
     def run_restart(self, data: dict) -> Result:
         """A replay picked up: a new status and start (its copied steps move with it, in apps.runs.replay)."""
-        run = self.run(data)
-        run.status, run.started_at = data["status"], data["started_at"]
-        self.dirty_runs[run.pk].update(("status", "started_at"))
-        return Result(200, run=run)
+        state = self.state(data)
+        state.run.status, state.run.started_at = data["status"], data["started_at"]
+        state.dirty.update(("status", "started_at"))
+        return Result(200, run=state.run)
 
     def step_create(self, data: dict) -> Result:
-        run = self.run(data)
-        known = self.steps.get(data.get("id")) if data.get("id") else None
+        state = self.state(data)
+        run = state.run
+        step_id = data.get("id")
+        known = self.steps.get(step_id) if step_id else None
         if known is not None:
-            if known["run_id"] != run.pk:
+            if known["run_id"] != run.id:
                 raise step_id_taken()
             return Result(200, run=run, row=known)
-        parent, pending = self.step_parent(run, data.get("parent_id"))
-        row = new_step_row(data, run_id=run.pk, step_index=self.step_index(run, data.get("step_index")), now=self.now)
-        row.update(parent_id=parent, parent_pending_id=pending)
-        self.steps[row["id"]] = self.new_steps[row["id"]] = row
-        self.step_written(run, row)
-        self.count(run, steps=1, errors=int(step_is_error(row)), tokens=row["tokens_used"] or 0)
-        self.live_duration(run, row["ended_at"])
+        parent, pending = self.step_parent(state, data.get("parent_id"))
+        row = new_step_row(data, run_id=run.id, step_index=self.step_index(state, data.get("step_index")), now=self.now)
+        if parent is not None or pending is not None:
+            row["parent_id"], row["parent_pending_id"] = parent, pending
+        self.steps[row["id"]] = row
+        self.new_steps.append(row)
+        self.new_step_rows.add(id(row))
+        if state.waiting or state.stored_waiting:
+            self.step_waited_for(state, row)
+        run.step_count += 1
+        if step_is_error(row):
+            run.error_count += 1
+        run.total_tokens += row["tokens_used"] or 0
+        state.dirty.update(("step_count", "error_count", "total_tokens", "next_step_index"))
+        if row["ended_at"] is not None:
+            self.live_duration(state, row["ended_at"])
         return Result(201, run=run, row=row)
 
-    def step_parent(self, run: Run, parent_id: UUID | None) -> tuple[UUID | None, UUID | None]:
+    def step_parent(self, state: _RunState, parent_id: UUID | None) -> tuple[UUID | None, UUID | None]:
         """(parent, pending parent): a parent must be a step of the run; when the caller lets parents
-        wait, one not stored anywhere yet is kept pending."""
+        wait, one not stored anywhere yet is kept pending (linked when it is written)."""
         if not parent_id:
             return None, None
         known = self.steps[parent_id]["run_id"] if parent_id in self.steps else self.parents.get(parent_id)
-        if known == run.pk:
+        if known == state.run.id:
             return parent_id, None
         if known is None and self.parents_may_wait:
-            run.steps_awaiting_parent += 1
-            self.dirty_runs[run.pk].add("steps_awaiting_parent")
+            state.run.steps_awaiting_parent += 1
+            state.dirty.add("steps_awaiting_parent")
             return None, parent_id
         raise step_parent_unknown()
 
-    def step_index(self, run: Run, given: int | None) -> int:
+    def step_index(self, state: _RunState, given: int | None) -> int:
         """The given index unless taken (409), else one past the highest so far: gap-free, because the
         run's row is locked until the write commits."""
-        if given is not None and ((run.pk, given) in self.used_indexes or (run.pk, given) in self.taken_indexes):
+        run = state.run
+        if given is None:
+            index = max(run.next_step_index, state.highest + 1)
+        elif given in state.used or given in state.taken:
             raise step_index_taken(given)
-        index = max(run.next_step_index, self.highest.get(run.pk, -1) + 1) if given is None else given
-        self.used_indexes.add((run.pk, index))
+        else:
+            index = given
+        state.used.add(index)
         run.next_step_index = max(run.next_step_index, index + 1)
-        self.dirty_runs[run.pk].add("next_step_index")
         return index
 
-    def step_written(self, run: Run, row: dict) -> None:
+    def step_waited_for(self, state: _RunState, row: dict) -> None:
         """Links the steps that waited for this one as their parent: new ones now, stored ones on save."""
         if row["parent_pending_id"] is not None:
-            self.waiting[(run.pk, row["parent_pending_id"])].append(row)
-        for child in self.waiting.pop((run.pk, row["id"]), ()):
+            state.waiting.setdefault(row["parent_pending_id"], []).append(row)
+        for child in state.waiting.pop(row["id"], ()):
             child["parent_id"], child["parent_pending_id"] = row["id"], None
-            run.steps_awaiting_parent -= 1
-        if self.stored_waiting.get(run.pk):
-            self.parents_written[run.pk].append(row["id"])
+            state.run.steps_awaiting_parent -= 1
+        if state.stored_waiting:
+            state.written.append(row["id"])
 
     def step_update(self, data: dict) -> Result:
         """Completes a step; the same patch applied twice changes nothing the second time."""
-        run, row = self.run(data), self.step_of_run(data)
+        state, row = self.state(data), self.step_of_run(data)
+        run = state.run
         was_error, old_tokens = step_is_error(row), row["tokens_used"] or 0
         for name in ("output", "error", "tokens_used", "latency_ms", "input"):
             if name in data:
@@ -371,44 +394,41 @@ class _Writer:
         self.step_changed(row, "output", "error", "tokens_used", "latency_ms", "metadata", "ended_at", "status")
         if "input" in data:
             self.step_changed(row, "input")
-        self.count(run, errors=int(step_is_error(row)) - int(was_error), tokens=(row["tokens_used"] or 0) - old_tokens)
-        self.live_duration(run, row["ended_at"])
+        run.error_count += int(step_is_error(row)) - int(was_error)
+        run.total_tokens += (row["tokens_used"] or 0) - old_tokens
+        state.dirty.update(("error_count", "total_tokens"))
+        self.live_duration(state, row["ended_at"])
         return Result(200, run=run, row=row)
 
     def step_note(self, data: dict) -> Result:
-        run, row = self.run(data), self.step_of_run(data)
+        state, row = self.state(data), self.step_of_run(data)
         if "metadata" in data:
             row["metadata"] = metadata_merged(row["metadata"], data["metadata"])
             self.step_changed(row, "metadata")
         if "input" in data:
             row["input"] = data["input"]
             self.step_changed(row, "input")
-        return Result(200, run=run, row=row)
+        return Result(200, run=state.run, row=row)
 
     def step_of_run(self, data: dict) -> dict:
         row = self.steps.get(data.get("id"))
-        if row is None or row["run_id"] != self.run(data).pk:
+        if row is None or row["run_id"] != self.state(data).run.id:
             raise not_found()
         return row
 
     def step_changed(self, row: dict, *fields: str) -> None:
-        if row["id"] not in self.new_steps:
+        if id(row) not in self.new_step_rows:
             self.dirty_steps[row["id"]].update(fields)
 
-    def count(self, run: Run, *, steps: int = 0, errors: int = 0, tokens: int = 0) -> None:
-        for name, delta in (("step_count", steps), ("error_count", errors), ("total_tokens", tokens)):
-            if delta:
-                setattr(run, name, getattr(run, name) + delta)
-                self.dirty_runs[run.pk].add(name)
-
-    def live_duration(self, run: Run, step_ended_at: datetime | None) -> None:
+    def live_duration(self, state: _RunState, step_ended_at: datetime | None) -> None:
         """While a run has not ended, its duration is the latest step end seen so far, from its start."""
+        run = state.run
         if run.ended_at is not None or step_ended_at is None:
             return
         live = ms_between(run.started_at, step_ended_at)
         if run.duration_ms is None or live > run.duration_ms:
             run.duration_ms = live
-            self.dirty_runs[run.pk].add("duration_ms")
+            state.dirty.add("duration_ms")
 
     HANDLERS = {
         "run.create": run_create,
@@ -426,24 +446,27 @@ class _Writer:
     # Writing: a statement per table, and one per changed row ---------------------------------------
 
     def save(self) -> None:
-        insert_rows(Run, RUN_FIELDS, [[getattr(run, name) for name in RUN_FIELDS] for run in self.new_runs.values()])
-        insert_rows(RunStep, STEP_FIELDS, [[row[name] for name in STEP_FIELDS] for row in self.new_steps.values()])
+        states = self.runs.values()
+        new_runs = [state.run for state in states if state.new]
+        insert_rows(Run, RUN_FIELDS, [[getattr(run, name) for name in RUN_FIELDS] for run in new_runs])
+        insert_rows(RunStep, STEP_FIELDS, [[row[name] for name in STEP_FIELDS] for row in self.new_steps])
         for step_id, fields in self.dirty_steps.items():
             update_row(RunStep, step_id, {name: self.steps[step_id][name] for name in fields})
-        self.link_stored_children()
-        for run_id, fields in self.dirty_runs.items():
-            if run_id not in self.new_runs:
-                update_row(Run, run_id, {name: getattr(self.runs[run_id], name) for name in fields})
-        days = {rollup_key(run)[0] for run in self.new_runs.values()}
-        for run_id, key in self.before.items():
-            if key != (after := rollup_key(self.runs[run_id])):
-                days.update((key[0], after[0]))
+        days = {rollup_key(run)[0] for run in new_runs}
+        for state in states:
+            if state.new:
+                continue
+            self.link_stored_children(state)
+            if state.dirty:
+                update_row(Run, state.run.id, {name: getattr(state.run, name) for name in state.dirty})
+            if state.before != (after := rollup_key(state.run)):
+                days.update((state.before[0], after[0]))
         rollup_days_touch(project_id=self.project_id, days=days, now=self.now)
 
-    def link_stored_children(self) -> None:
-        for run_id, step_ids in self.parents_written.items():
-            children = RunStep.objects.filter(run_id=run_id, parent_pending_id__in=step_ids)
-            linked = children.update(parent_id=F("parent_pending_id"), parent_pending_id=None)
-            if linked:
-                self.runs[run_id].steps_awaiting_parent -= linked
-                self.dirty_runs[run_id].add("steps_awaiting_parent")
+    def link_stored_children(self, state: _RunState) -> None:
+        if not state.written:
+            return
+        children = RunStep.objects.filter(run_id=state.run.id, parent_pending_id__in=state.written)
+        if linked := children.update(parent_id=F("parent_pending_id"), parent_pending_id=None):
+            state.run.steps_awaiting_parent -= linked
+            state.dirty.add("steps_awaiting_parent")

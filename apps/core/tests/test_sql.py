@@ -83,3 +83,12 @@ def test_a_copy_is_logged_like_any_query(project):
     assert [query["sql"] for query in captured.captured_queries] == [
         f'COPY "run_steps" ({", ".join(connection.ops.quote_name(name) for name in FIELDS)}) FROM STDIN'
     ]
+
+
+def test_json_that_orjson_refuses_is_written_by_the_standard_library(project):
+    run = run_create(project=project, agent_name="bot")[0]
+    step = steps(run, 0, 1)[0]
+    step.output, step.metadata = {"big": 2**70, "text": "é"}, {1: "one"}
+    insert_rows(RunStep, FIELDS, rows([step]))
+    stored = RunStep.objects.get(pk=step.pk)
+    assert (stored.output, stored.metadata) == ({"big": 2**70, "text": "é"}, {"1": "one"})
