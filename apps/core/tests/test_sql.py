@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.core.sql import COPY_FROM, insert_rows, update_row
+from apps.core.sql import COPY_FROM, insert_rows, query_values, select_rows, update_row
 from apps.runs.models import RunStep
 from apps.runs.services import run_create
 
@@ -92,3 +92,17 @@ def test_json_that_orjson_refuses_is_written_by_the_standard_library(project):
     insert_rows(RunStep, FIELDS, rows([step]))
     stored = RunStep.objects.get(pk=step.pk)
     assert (stored.output, stored.metadata) == ({"big": 2**70, "text": "é"}, {"1": "one"})
+
+
+def test_select_rows_gives_what_the_orm_gives(project):
+    """select_rows converts with the backends' converters (`connection.ops.get_db_converters`, the
+    fields' own) as the ORM's compiler does: if an upgrade changes them, this says so on each vendor."""
+    run = run_create(project=project, agent_name="bot", external_id="e-1", metadata={"k": [1, None]})[0]
+    fields = [f for f in type(run)._meta.concrete_fields]
+    table = connection.ops.quote_name(type(run)._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    pk = query_values(type(run), "id", [run.pk])
+    [row] = select_rows(f"SELECT {columns} FROM {table} WHERE id = %s", pk, fields)
+    expected = type(run).objects.filter(pk=run.pk).values_list(*(f.attname for f in fields)).get()
+    assert row == list(expected)
+    assert [type(value) for value in row] == [type(value) for value in expected]
