@@ -4,6 +4,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from apps.projects.models import ApiKey
 
 DEFAULT_RATES = {"ingest": "6000/min", "ingest_control": "3000/min"}
+_PREVIOUS: dict[str, tuple[int, int]] = {}  # cache key -> (window, the count of the window before it)
 
 
 class IngestThrottle(SimpleRateThrottle):
@@ -15,7 +16,8 @@ class IngestThrottle(SimpleRateThrottle):
     A sliding window of two counters (this window's and the last one's, weighted by how much of it
     the sliding window still covers), not DRF's list of every request's time: that list, read and
     written whole on every request, held 6,000 timestamps for a busy key (a fifth of a step post's
-    CPU, and 50 KB each way per request once the cache is Redis).
+    CPU, and 50 KB each way per request once the cache is Redis). An allowed request costs one call
+    to the cache: the last window's count no longer changes, so each process reads it once.
     """
 
     scope = "ingest"
@@ -34,17 +36,23 @@ class IngestThrottle(SimpleRateThrottle):
             return True
         now = self.timer()
         window = int(now // self.duration)
-        current, previous = f"{self.key}:{window}", f"{self.key}:{window - 1}"
-        counts = self.cache.get_many([current, previous])
-        self.current, self.previous = counts.get(current, 0), counts.get(previous, 0)
-        self.elapsed = now - window * self.duration
-        if self.previous * (1 - self.elapsed / self.duration) + self.current >= self.num_requests:
-            return False
+        self.elapsed, self.previous = now - window * self.duration, self.previous_count(window)
+        current = f"{self.key}:{window}"
         try:
-            self.cache.incr(current)
+            count = self.cache.incr(current)
         except ValueError:  # the window's first request
-            self.cache.add(current, 1, timeout=2 * self.duration)
+            count = 1 if self.cache.add(current, 1, timeout=2 * self.duration) else self.cache.incr(current)
+        if self.previous * (1 - self.elapsed / self.duration) + count > self.num_requests:
+            self.cache.decr(current)  # a refused request doesn't count
+            self.current = count - 1
+            return False
         return True
+
+    def previous_count(self, window: int) -> int:
+        known = _PREVIOUS.get(self.key)
+        if known is None or known[0] != window:
+            known = _PREVIOUS[self.key] = (window, self.cache.get(f"{self.key}:{window - 1}", 0))
+        return known[1]
 
     def wait(self) -> float:
         """Seconds until the sliding window has room again (at least one: Retry-After counts whole seconds)."""

@@ -4,6 +4,7 @@ of its own that a waiting agent never meets while a flood still does."""
 import uuid
 
 import pytest
+from django.core.cache.backends.locmem import LocMemCache
 
 from apps.breakpoints.models import Breakpoint, BreakpointHit
 from apps.ingest.throttling import IngestControlThrottle, IngestThrottle
@@ -110,3 +111,33 @@ class TestSlidingWindow:
         assert [post().status_code for _ in range(2)] == [201, 429]
         clock.now += 30  # three quarters in: 4 x 0.25 + 1 = 2, two more fit
         assert [post().status_code for _ in range(3)] == [201, 201, 429]
+
+
+class CountingCache(LocMemCache):
+    """Django's local-memory cache, counting the calls a request makes (a shared cache is a round trip each)."""
+
+    calls: list[str] = []
+
+    def get(self, *args, **kwargs):
+        self.calls.append("get")
+        return super().get(*args, **kwargs)
+
+    def incr(self, *args, **kwargs):
+        self.calls.append("incr")
+        return super().incr(*args, **kwargs)
+
+    def add(self, *args, **kwargs):
+        self.calls.append("add")
+        return super().add(*args, **kwargs)
+
+
+def test_an_allowed_request_costs_one_call_to_the_cache(ingest, clock, settings):
+    settings.CACHES = {"default": {"BACKEND": f"{__name__}.CountingCache", "LOCATION": "throttle-calls"}}
+    clock.now = 60 * 1000
+    CountingCache.calls.clear()
+    assert ingest.post("/api/ingest/run", {"agent_name": "a"}, format="json").status_code == 201
+    assert CountingCache.calls == ["get", "incr", "add"]  # the last window's count, once; this one's, new
+    CountingCache.calls.clear()
+    for _ in range(3):
+        ingest.post("/api/ingest/run", {"agent_name": "a"}, format="json")
+    assert CountingCache.calls == ["incr"] * 3
