@@ -52,30 +52,32 @@ def update_row(model: type[models.Model], pk, values: dict) -> None:
         cursor.execute(f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s", [*prepared, _pk_value(model, pk)])
 
 
-def select_rows(sql: str, params: Sequence, fields: Sequence[models.Field]) -> list[list]:
-    """The rows of `sql`, whose columns are `fields` (of any models, in order), as Python values:
-    converted as the ORM converts them (on SQLite, uuids and times come back as text)."""
-    convert = _row_converter(tuple(fields), connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [convert(row) for row in cursor.fetchall()]
+class Columns:
+    """The fields (of any models) a hand-written SELECT returns, in order, and how to read them: as the
+    ORM's compiler does, with the backend's converters and the fields' own (on SQLite, uuids and times
+    come back as text). Made once per query, where it is written."""
 
+    def __init__(self, *fields: models.Field):
+        self.fields, self.vendor, self.steps = fields, None, []
 
-@cache
-def _row_converter(fields: tuple[models.Field, ...], vendor: str) -> Callable[[Sequence], list]:
-    steps = []
-    for position, field in enumerate(fields):
-        column = field.get_col(field.model._meta.db_table)
-        converters = [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
-        steps.extend((position, converter, column) for converter in converters)
-
-    def convert(row: Sequence) -> list:
+    def convert(self, row: Sequence) -> list:
+        if self.vendor != connection.vendor:
+            self.vendor, self.steps = connection.vendor, []
+            for position, field in enumerate(self.fields):
+                column = field.get_col(field.model._meta.db_table)
+                converters = [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
+                self.steps.extend((position, converter, column) for converter in converters)
         row = list(row)
-        for position, converter, column in steps:
+        for position, converter, column in self.steps:
             row[position] = converter(row[position], column, connection)
         return row
 
-    return convert
+
+def select_rows(sql: str, params: Sequence, columns: Columns) -> list[list]:
+    """The rows of `sql` as Python values."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [columns.convert(row) for row in cursor.fetchall()]
 
 
 def query_values(model: type[models.Model], attname: str, values) -> list:

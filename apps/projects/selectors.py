@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from apps.core.sql import select_rows
+from apps.core.sql import Columns, select_rows
 from apps.projects.models import ApiKey, Project
 
 
@@ -42,13 +42,13 @@ _KEY_SQL = (
     " WHERE k.key_hash = %s AND u.is_active = %s"
 )
 _KEY_FIELDS = ["id", "project_id", "last_used_at", "revoked_at"]
+_KEY_COLUMNS = Columns(*(ApiKey._meta.get_field(name.removesuffix("_id")) for name in _KEY_FIELDS), Project.user.field)
 
 
 def api_key_by_raw(*, raw_key: str) -> ApiKey | None:
     """The key with this value, its `project` set, unless its project's owner is inactive (their keys
     stop working with their account). Revoked keys are found: the caller refuses them."""
-    fields = [*(ApiKey._meta.get_field(name.removesuffix("_id")) for name in _KEY_FIELDS), Project.user.field]
-    rows = select_rows(_KEY_SQL, [ApiKey.hash(raw_key), True], fields)
+    rows = select_rows(_KEY_SQL, [ApiKey.hash(raw_key), True], _KEY_COLUMNS)
     if not rows:
         return None
     *values, owner_id = rows[0]

@@ -19,12 +19,13 @@ from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
 
-from apps.core.sql import row_preparer, select_rows
+from apps.core.sql import Columns, row_preparer, select_rows
 from apps.runs.events import STEP_FIELDS, Result, Written, new_step_row, step_is_error
 from apps.runs.models import Run, RunStep
 
 _RUN_COLUMNS = [f for f in Run._meta.concrete_fields if f.attname not in ("input", "output", "metadata", "error")]
 _GIVEN = [name for name in STEP_FIELDS if name not in ("run_id", "step_index")]
+_RETURNED = Columns(*_RUN_COLUMNS, RunStep._meta.get_field("step_index"))
 
 
 def one_step_write(*, project_id: UUID, event: tuple[str, dict], now: datetime) -> Written | None:
@@ -41,7 +42,7 @@ def one_step_write(*, project_id: UUID, event: tuple[str, dict], now: datetime) 
     try:
         # Alone, the statement commits on its own; inside a caller's transaction, in a savepoint.
         with nullcontext() if transaction.get_autocommit() else transaction.atomic():
-            found = select_rows(_sql(), params, [*_RUN_COLUMNS, RunStep._meta.get_field("step_index")])
+            found = select_rows(_sql(), params, _RETURNED)
     except IntegrityError:  # an id already stored: a retry, for the general path to answer
         return None
     if not found:

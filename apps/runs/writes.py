@@ -44,7 +44,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
-from apps.core.sql import insert_rows, query_values, select_rows, update_row
+from apps.core.sql import Columns, insert_rows, query_values, select_rows, update_row
 from apps.core.timing import ms_between
 from apps.runs.events import (
     INT_MAX,
@@ -70,7 +70,10 @@ __all__ = ["INT_MAX", "Result", "Written", "runs_write"]
 ATTEMPTS = 3
 RUN_FIELDS = tuple(f.attname for f in Run._meta.concrete_fields)
 RUN_LEAN = tuple(name for name in RUN_FIELDS if name not in ("input", "output", "metadata", "error"))
-_RUN_COLUMNS = {field.attname: field for field in Run._meta.concrete_fields}
+_RUN_COLUMNS = {
+    names: Columns(*(Run._meta.get_field(f.name) for f in Run._meta.concrete_fields if f.attname in names))
+    for names in (RUN_FIELDS, RUN_LEAN)
+}
 RUN_EVENTS = ("run.update", "run.end", "run.pause", "run.unpause", "run.abort", "run.restart")
 UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING, RunStatus.PAUSED)
 
@@ -181,7 +184,7 @@ class _Writer:
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         names = RUN_FIELDS if full else RUN_LEAN
         sql = f"SELECT {', '.join(names)} FROM runs WHERE project_id = %s AND ({' OR '.join(match)}) ORDER BY id{lock}"
-        for values in select_rows(sql, params, [_RUN_COLUMNS[name] for name in names]):
+        for values in select_rows(sql, params, _RUN_COLUMNS[names]):
             self.remember(_RunState(Run.from_db(connection.alias, names, values), new=False))
         if self.careful and (missing := run_ids - self.runs.keys()):
             self.foreign_run_ids = set(Run.objects.filter(pk__in=missing).values_list("pk", flat=True))

@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.core.sql import COPY_FROM, insert_rows, query_values, select_rows, update_row
+from apps.core.sql import COPY_FROM, Columns, insert_rows, query_values, select_rows, update_row
 from apps.runs.models import RunStep
 from apps.runs.services import run_create
 
@@ -102,7 +102,7 @@ def test_select_rows_gives_what_the_orm_gives(project):
     table = connection.ops.quote_name(type(run)._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     pk = query_values(type(run), "id", [run.pk])
-    [row] = select_rows(f"SELECT {columns} FROM {table} WHERE id = %s", pk, fields)
+    [row] = select_rows(f"SELECT {columns} FROM {table} WHERE id = %s", pk, Columns(*fields))
     expected = type(run).objects.filter(pk=run.pk).values_list(*(f.attname for f in fields)).get()
     assert row == list(expected)
     assert [type(value) for value in row] == [type(value) for value in expected]
