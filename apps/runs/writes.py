@@ -32,6 +32,8 @@ events are applied to plain values in memory; then new runs, new steps (COPY on 
 many), changed steps and each changed run once are written. Client ids and explicit indexes are not
 looked up first: a retry that names a stored id makes the insert fail, and the write starts over
 (rolled back), this time looking them up. A retry costs a little more so that a first post costs less.
+A lone step on PostgreSQL is first offered to apps.runs.onestep, which writes it in one statement
+when nothing but the counters comes into play, by the same rules (apps.runs.events).
 """
 
 from collections import defaultdict
