@@ -5,9 +5,9 @@ The ORM's compilation of a query costs more CPU than the query on an ingest post
 Python for a lookup PostgreSQL answers in a few hundredths), and the write path (apps.runs.writes)
 keeps what it writes as plain values, not model instances: a 500-step batch spent more time building
 and preparing instances than PostgreSQL spent storing the rows. Values go to the database as the model's fields would send them (`get_db_prep_save`), except
-where that is the identity on PostgreSQL for values of the field's own type (uuid, str, int, aware
-datetime: psycopg adapts them itself) and for JSON, which is sent as its text (written by orjson,
-sixteen times faster than `json.dumps`), the way jsonb and SQLite take it. Many rows go through COPY on PostgreSQL: psycopg binds a multi-row INSERT's
+where, on PostgreSQL, that is the identity for values of the field's own type (uuid, str, int, aware
+datetime: psycopg adapts them itself) and for JSON, which is sent as its text, written by orjson
+(sixteen times faster than `json.dumps`; jsonb keeps the value, not the text). Many rows go through COPY on PostgreSQL: psycopg binds a multi-row INSERT's
 parameters one by one (thousands for a batch), while COPY streams the rows in its C code.
 Everything runs in the caller's transaction and fails the same way on both vendors (IntegrityError).
 """
@@ -102,9 +102,12 @@ def row_preparer(model: type[models.Model], fields: tuple[str, ...], vendor: str
 
 
 def _value_preparer(field: models.Field, vendor: str) -> Callable | None:
+    if vendor != "postgresql":
+        # SQLite keeps JSON as the text it is given, and the ORM's lookups compare that text: Django's own
+        return lambda value: field.get_db_prep_save(value, connection)
     if isinstance(field, models.JSONField) and field.encoder is None:
-        return _json_text
-    if vendor == "postgresql" and isinstance(field, _AS_IS_ON_POSTGRESQL):
+        return _json_text  # jsonb keeps the value, not the text
+    if isinstance(field, _AS_IS_ON_POSTGRESQL):
         return None
     return lambda value: field.get_db_prep_save(value, connection)
 

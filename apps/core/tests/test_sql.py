@@ -106,3 +106,13 @@ def test_select_rows_gives_what_the_orm_gives(project):
     expected = type(run).objects.filter(pk=run.pk).values_list(*(f.attname for f in fields)).get()
     assert row == list(expected)
     assert [type(value) for value in row] == [type(value) for value in expected]
+
+
+def test_json_written_here_is_found_by_the_orms_json_lookups(project):
+    """SQLite compares JSON as the text stored: it must be the text Django itself would store."""
+    run = run_create(project=project, agent_name="bot")[0]
+    step = steps(run, 0, 1)[0]
+    step.input = {"question": "Which planet?", "k": [1, None], "é": True}
+    insert_rows(RunStep, FIELDS, rows([step]))
+    assert RunStep.objects.filter(input={"question": "Which planet?", "k": [1, None], "é": True}).exists()
+    assert RunStep.objects.filter(input__question="Which planet?").exists()
