@@ -23,7 +23,13 @@ from apps.core.sql import Columns, row_preparer, select_rows
 from apps.runs.events import STEP_FIELDS, Result, Written, new_step_row, step_is_error
 from apps.runs.models import Run, RunStep
 
-_RUN_COLUMNS = [f for f in Run._meta.concrete_fields if f.attname not in ("input", "output", "metadata", "error")]
+# What the run's answer carries: what a breakpoint check reads of it first (the rest loads if used).
+# Each time column costs psycopg a loader per statement, so only the start is among them.
+_RUN_COLUMNS = [
+    f
+    for f in Run._meta.concrete_fields
+    if f.attname not in ("input", "output", "metadata", "error", "ended_at", "created_at", "duration_ms")
+]
 _GIVEN = [name for name in STEP_FIELDS if name not in ("run_id", "step_index")]
 _RETURNED = Columns(*_RUN_COLUMNS, RunStep._meta.get_field("step_index"))
 
