@@ -6,8 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.mcp.models import LogType, McpLog, McpTool
+from apps.runs.events import INT_MAX
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
-from apps.runs.writes import INT_MAX
 
 MAX_BATCH_EVENTS = 1000
 MAX_STEP_INDEX = 1_000_000_000

@@ -17,9 +17,8 @@ from django.utils import timezone
 from apps.projects.models import Project
 from apps.runs.models import Run, RunStep
 from apps.runs.rollup import rollup_days_touch, rollup_key
-from apps.runs.writes import INT_MAX, Result, runs_write
+from apps.runs.writes import Result, runs_write
 
-__all__ = ["INT_MAX"]
 UNSET: Any = object()
 
 

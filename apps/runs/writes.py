@@ -49,7 +49,6 @@ from apps.core.errors import ApplicationError
 from apps.core.sql import Columns, insert_rows, query_values, select_rows, update_row
 from apps.core.timing import ms_between
 from apps.runs.events import (
-    INT_MAX,
     STEP_FIELDS,
     Result,
     Written,
@@ -67,14 +66,13 @@ from apps.runs.models import FINISHED, Run, RunStatus, RunStep
 from apps.runs.onestep import one_step_write
 from apps.runs.rollup import rollup_days_touch, rollup_key
 
-__all__ = ["INT_MAX", "Result", "Written", "runs_write"]
+__all__ = ["Result", "Written", "runs_write"]
 
 ATTEMPTS = 3
 RUN_FIELDS = tuple(f.attname for f in Run._meta.concrete_fields)
 RUN_LEAN = tuple(name for name in RUN_FIELDS if name not in ("input", "output", "metadata", "error"))
 _RUN_COLUMNS = {
-    names: Columns(*(Run._meta.get_field(f.name) for f in Run._meta.concrete_fields if f.attname in names))
-    for names in (RUN_FIELDS, RUN_LEAN)
+    names: Columns(*(f for f in Run._meta.concrete_fields if f.attname in names)) for names in (RUN_FIELDS, RUN_LEAN)
 }
 RUN_EVENTS = ("run.update", "run.end", "run.pause", "run.unpause", "run.abort", "run.restart")
 UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING, RunStatus.PAUSED)

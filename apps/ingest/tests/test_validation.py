@@ -9,7 +9,8 @@ from rest_framework.exceptions import ValidationError
 
 from apps.ingest.serializers import BATCH_EVENT_INPUTS, IngestBatchEventInput, IngestStepCreateInput
 from apps.ingest.validation import input_checker
-from apps.runs.services import INT_MAX, run_create
+from apps.runs.events import INT_MAX
+from apps.runs.services import run_create
 
 RUN_ID, STEP_ID = str(uuid.uuid4()), str(uuid.uuid4())
 STEP = {"run_id": RUN_ID, "step_type": "tool_call"}
