@@ -54,9 +54,10 @@ class Run(UUIDModel):
     total_tokens = models.BigIntegerField(default=0)
     duration_ms = models.BigIntegerField(null=True, blank=True)
     # The index the next step without one gets (one past the highest so far), so a post needs no MAX().
-    next_step_index = models.IntegerField(default=0)
+    # A default in the database too, so rows written there (COPY, a restore) need not name it.
+    next_step_index = models.IntegerField(default=0, db_default=0)
     # Steps that name a parent not stored yet (`RunStep.parent_pending_id`): zero means nothing to link.
-    steps_awaiting_parent = models.IntegerField(default=0)
+    steps_awaiting_parent = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "runs"
