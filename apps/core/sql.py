@@ -107,7 +107,7 @@ def _value_preparer(field: models.Field, vendor: str) -> Callable | None:
         return lambda value: field.get_db_prep_save(value, connection)
     if isinstance(field, models.JSONField) and field.encoder is None:
         return _json_text  # jsonb keeps the value, not the text
-    if isinstance(field, _AS_IS_ON_POSTGRESQL):
+    if isinstance(field.target_field if field.is_relation else field, _AS_IS_ON_POSTGRESQL):
         return None
     return lambda value: field.get_db_prep_save(value, connection)
 

@@ -54,11 +54,18 @@ class Written:
 def new_step_row(data: dict, *, run_id: UUID, step_index: int | None, now: datetime) -> dict:
     """A new step's values from its posted `data`: its status is the one given, else what its values
     say; its latency, when it has ended and none was given, runs from its start to its end."""
-    row = dict.fromkeys(STEP_FIELDS)
-    row.update((name, data[name]) for name in STEP_GIVEN if name in data)
-    row.update(id=data.get("id") or uuid.uuid4(), run_id=run_id, step_index=step_index, created_at=now)
-    row["status"] = data.get("status") or RunStep.status_for(
-        step_type=row["step_type"], output=row["output"], error=row["error"], ended_at=row["ended_at"]
+    row = {name: data.get(name) for name in STEP_GIVEN}
+    row.update(
+        id=data.get("id") or uuid.uuid4(),
+        run_id=run_id,
+        step_index=step_index,
+        created_at=now,
+        parent_id=None,
+        parent_pending_id=None,
+        status=data.get("status")
+        or RunStep.status_for(
+            step_type=row["step_type"], output=row["output"], error=row["error"], ended_at=row["ended_at"]
+        ),
     )
     if row["latency_ms"] is None and row["ended_at"] is not None:
         row["latency_ms"] = latency_between(row["started_at"], row["ended_at"])
