@@ -1,6 +1,7 @@
 """Shapes of the ingest API. Input serializers only check shapes; the rules live in the services."""
 
 import uuid
+from datetime import timedelta
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -228,10 +229,17 @@ class IngestStepOutput(serializers.ModelSerializer):
 
 
 _DATETIME = serializers.DateTimeField()  # DRF's own output format: ISO 8601, "Z" for UTC
+_UTC_OFFSET = timedelta(0)
 
 
 def _time(value):
-    return None if value is None else _DATETIME.to_representation(value)
+    if value is None:
+        return None
+    # What DRF gives a UTC time (every time read back) in the site's time zone, UTC, without its calls.
+    if value.utcoffset() == _UTC_OFFSET:
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return _DATETIME.to_representation(value)
 
 
 def _uuid(value):
