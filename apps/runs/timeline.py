@@ -17,9 +17,9 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, TextF
 from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 
+from apps.core.timing import ms_between
 from apps.runs.inspection import MESSAGE_KEYS, error_view
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus
-from apps.runs.services import elapsed_ms
 
 TIMELINE_FIELDS = (
     "id", "run_id", "step_index", "step_type", "name", "status", "started_at", "ended_at", "created_at",
@@ -63,7 +63,7 @@ class TimelineEntry:
     @property
     def tone(self) -> str:
         """green success, red error, yellow warning (or waiting), blue in progress."""
-        if self.has_error or self.status == StepStatus.FAILED:
+        if self.has_error:
             return "error"
         if self.waiting or self.has_warning:
             return "warning"
@@ -159,13 +159,13 @@ def _entry(run: Run, row: RunStep, depth: int, paused: bool, now: datetime) -> T
     running = row.status == StepStatus.RUNNING
     duration = row.latency_ms
     if duration is None:
-        duration = elapsed_ms(start, row.ended_at or (now if running else None))
-    start_ms = elapsed_ms(run.started_at, start) if start else None
+        duration = ms_between(start, row.ended_at or (now if running else None))
+    start_ms = ms_between(run.started_at, start) if start else None
     ran_ms = start_ms
     if row.latency_ms is not None and row.ended_at and start_ms is not None:
         # The SDK's latency is the step's own time: a step that spans longer waited before it ran
         # (at a breakpoint, whose pause the timeline draws as a row of its own); its bar is when it ran.
-        span = elapsed_ms(start, row.ended_at) or 0
+        span = ms_between(start, row.ended_at) or 0
         if span > row.latency_ms + WAITED_MS:
             ran_ms = start_ms + span - row.latency_ms
     return TimelineEntry(
@@ -180,7 +180,7 @@ def _entry(run: Run, row: RunStep, depth: int, paused: bool, now: datetime) -> T
         depth=depth,
         parent_id=row.parent_id,
         tokens=row.tokens_used,
-        has_error=bool(row.error_set) or row.status == StepStatus.FAILED,
+        has_error=RunStep.error_in(status=row.status, error=row.error_set or None, step_type=row.step_type),
         has_warning=bool(row.warning_set),
         waiting=running and paused,
         error_line=error_line(getattr(row, "error_head", None)),
@@ -208,9 +208,10 @@ def error_line(head: str | None) -> str:
 def failed_ancestors(*, run: Run) -> set[UUID]:
     """Every step with a failed step nested in it, at any depth: one query for the failed steps'
     parents, then one per level up (at most MAX_HOPS)."""
-    failed = Q(status=StepStatus.FAILED) | Q(error__isnull=False)
     parents = set(
-        RunStep.objects.filter(run=run).filter(failed, parent__isnull=False).values_list("parent_id", flat=True)
+        RunStep.objects.filter(run=run)
+        .filter(RunStep.error_filter(), parent__isnull=False)
+        .values_list("parent_id", flat=True)
     )
     found, hops = set(), 0
     while parents and hops < MAX_HOPS:
@@ -225,8 +226,8 @@ def failed_ancestors(*, run: Run) -> set[UUID]:
 def run_span_ms(*, run: Run, now: datetime | None = None) -> int:
     """The length of the run the bars are drawn against: so far, while it is live."""
     if run.status in LIVE and run.ended_at is None:
-        return max(run.duration_ms or 0, elapsed_ms(run.started_at, now or timezone.now()) or 0)
-    return run.duration_ms or elapsed_ms(run.started_at, run.ended_at) or 0
+        return max(run.duration_ms or 0, run.elapsed_ms(now))
+    return run.duration_ms or (run.elapsed_ms() if run.ended_at else 0)
 
 
 def step_depths(*, run: Run, rows: list[RunStep]) -> dict[UUID, int]:

@@ -10,9 +10,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from apps.core.templatetags.lucide import ICONS
 from apps.core.templatetags.ui import duration, epoch_ms
+from apps.core.timing import ms_between
 from apps.runs.inspection import gist
 from apps.runs.models import StepType
-from apps.runs.services import elapsed_ms
 from apps.runs.timeline import MIN_BAR_SHARE, error_line
 
 register = template.Library()
@@ -107,8 +107,8 @@ def _event_rows(events, *, run, entry, total: float, now, oob: bool) -> list[Saf
     """The rows of what happened to a step (a pause), drawn just above it, indented like it."""
     rows = []
     for event in events:
-        start = elapsed_ms(run.started_at, event.start) or 0
-        length = elapsed_ms(event.start, event.end or now) or 0
+        start = ms_between(run.started_at, event.start) or 0
+        length = ms_between(event.start, event.end or now) or 0
         width = max(length, total * MIN_BAR_SHARE)
         details = format_html_join(
             "",
