@@ -16,7 +16,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     """
 
     def authenticate(self, request):
-        raw = request.META.get(HEADER)
+        raw = self.raw_key(request)
         if not raw:
             return None
         api_key = api_key_by_raw(raw_key=raw.strip())
@@ -25,6 +25,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         api_key_touch(api_key=api_key)
         request.project = api_key.project
         return (api_key.project.user, api_key)
+
+    def raw_key(self, request) -> str | None:
+        return request.META.get(HEADER)
 
     def authenticate_header(self, request):
         return "X-Agentscope-Key"
