@@ -82,6 +82,18 @@ class RequestContentType(DefaultContentNegotiation):
         return renderer, renderer.media_type
 
 
+class OtlpResponse(Response):
+    """DRF drops the Content-Type of an empty body, which an empty `ExportTraceServiceResponse` is in
+    protobuf; OTLP answers in the request's content type all the same."""
+
+    @property
+    def rendered_content(self):
+        content = super().rendered_content
+        if not content:
+            self["Content-Type"] = self.accepted_media_type
+        return content
+
+
 def otlp_exception_handler(exc, context):
     if isinstance(exc, OperationalError | InterfaceError):
         message = "The database is unavailable: retry later."
@@ -144,7 +156,7 @@ class TracesView(APIView):
     )
     def post(self, request):
         result = otlp_ingest(project=request.auth.project, export=export_request(request))
-        return Response(export_response(result))
+        return OtlpResponse(export_response(result))
 
     def get_exception_handler(self):
         return otlp_exception_handler

@@ -51,7 +51,7 @@ def pydantic_ai_run(provider: TracerProvider, *, fail: bool = False) -> None:
         agent.run_sync(QUESTION)
     finally:
         Agent.instrument_all(False)
-        provider.force_flush()
+        provider.shutdown()  # flushes, and closes the exporter's connections
 
 
 # OpenAI Agents SDK + OpenInference ---------------------------------------------------------------
@@ -118,4 +118,4 @@ def openai_agents_run(provider: TracerProvider, base_url: str) -> None:
         Runner.run_sync(agent, QUESTION)
     finally:
         instrumentor.uninstrument()
-        provider.force_flush()
+        provider.shutdown()  # flushes, and closes the exporter's connections
