@@ -312,11 +312,16 @@ def model_fill(attributes: dict, metadata: dict) -> None:
 def take_first(attributes: dict, keys: tuple[str, ...]):
     """The first of `keys` set in `attributes`, taken out with every other key holding the same value
     (a spelling of the same thing); keys with another value stay."""
-    value = next((attributes[key] for key in keys if attributes.get(key) not in (None, "")), None)
-    if value is not None:
-        for key in keys:
-            if key in attributes and attributes[key] == value:
-                del attributes[key]
+    value = None
+    for key in keys:
+        if key not in attributes:
+            continue
+        found = attributes[key]
+        if value is None and found not in (None, ""):
+            value = found
+            del attributes[key]
+        elif value is not None and found == value:
+            del attributes[key]
     return value
 
 
