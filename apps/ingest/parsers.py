@@ -62,7 +62,7 @@ def parse_json_text(text: str):
         raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
     if _ESCAPED_UNSAFE.search(text):
         return json_clean(data)
-    if isinstance(data, dict | list):
+    if isinstance(data, dict | list) and text.count("[") + text.count("{") > MAX_DEPTH:
         depth_check(data)  # what json_clean checks, without copying a body that needs no cleaning
     return data
 

@@ -81,7 +81,8 @@ def trace_events(*, project_id: uuid.UUID, spans: list[Span]) -> list[dict]:
     is among them, `run.end`. Step bodies also carry `span_id` and `parent_span_id`."""
     run_id = run_id_for(project_id, spans[0].trace_id)
     ordered = start_order(spans)
-    steps = [step_body(span, run_id=run_id) for span in ordered]
+    step_ids = {span.span_id: step_id_for(run_id, span.span_id) for span in ordered}
+    steps = [step_body(span, run_id=run_id, step_ids=step_ids) for span in ordered]
     root = next((step for span, step in zip(ordered, steps, strict=True) if span.is_root), None)
     root_span = next((span for span in ordered if span.is_root), None)
     events = [{"type": "run.create", "body": run_body(run_id=run_id, spans=ordered, steps=steps, root=root_span)}]
@@ -170,11 +171,13 @@ def run_metadata(spans: list[Span], root: Span | None) -> dict:
 # A span: a step -------------------------------------------------------------------------------------
 
 
-def step_body(span: Span, *, run_id: uuid.UUID) -> dict:
+def step_body(span: Span, *, run_id: uuid.UUID, step_ids: dict[str, uuid.UUID]) -> dict:
+    """The `step.create` body of `span`; `step_ids` are the step ids of the spans known so far."""
     attributes = dict(span.attributes)
     step_type, source_kind = span_type(attributes)
+    parent = span.parent_span_id
     body = {
-        "id": step_id_for(run_id, span.span_id),
+        "id": step_ids[span.span_id],
         "run_id": run_id,
         "step_type": step_type,
         "name": span.name[:MAX_NAME],
@@ -182,7 +185,7 @@ def step_body(span: Span, *, run_id: uuid.UUID) -> dict:
         "ended_at": span.end,
         "span_id": span.span_id,
         "parent_span_id": span.parent_span_id,
-        "parent_id": step_id_for(run_id, span.parent_span_id) if span.parent_span_id else None,
+        "parent_id": (step_ids.get(parent) or step_id_for(run_id, parent)) if parent else None,
     }
     metadata = {"source_kind": source_kind}
     FILLERS[step_type](attributes, body, metadata)
