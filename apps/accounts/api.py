@@ -7,6 +7,7 @@ from rest_framework.throttling import AnonRateThrottle
 from apps.accounts import services
 from apps.accounts.serializers import LoginInput, LogoutInput, UserOutput
 from apps.accounts.tokens import tokens_for_user
+from apps.core.api import validated
 from apps.core.errors import error_response
 
 
@@ -21,9 +22,7 @@ class LoginThrottle(AnonRateThrottle):
 @permission_classes([AllowAny])
 @throttle_classes([LoginThrottle])
 def login(request):
-    data = LoginInput(data=request.data)
-    data.is_valid(raise_exception=True)
-    user = services.user_authenticate(**data.validated_data)
+    user = services.user_authenticate(**validated(LoginInput, request.data))
     if user is None:
         return error_response("Invalid email or password.", status=401)
     return Response({**tokens_for_user(user), "user": UserOutput(user).data})
@@ -38,10 +37,9 @@ def me(request):
 @extend_schema(request=LogoutInput, responses={204: None})
 @api_view(["POST"])
 def logout(request):
-    data = LogoutInput(data=request.data)
-    data.is_valid(raise_exception=True)
+    data = validated(LogoutInput, request.data)
     if request.auth is not None:
-        services.token_revoke(access=str(request.auth), refresh=data.validated_data.get("refresh"))
+        services.token_revoke(access=str(request.auth), refresh=data.get("refresh"))
     else:
         from django.contrib.auth import logout as session_logout
 

@@ -18,16 +18,12 @@ from apps.breakpoints.serializers import (
     ResumeOutput,
     ToggleInput,
 )
+from apps.core.api import validated
 from apps.core.pagination import paginated
 from apps.projects.authentication import ApiKeyAuthentication, HasApiKey
 from apps.projects.selectors import project_get
 from apps.runs.models import RunStep
-
-
-def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+from apps.runs.selectors import run_get_for_project, run_get_for_user
 
 
 @extend_schema(methods=["GET"], parameters=[BreakpointListQuery], responses={200: BreakpointOutput(many=True)})
@@ -35,10 +31,10 @@ def _valid(serializer_class, data, **kwargs) -> dict:
 @api_view(["GET", "POST"])
 def breakpoint_list(request):
     if request.method == "GET":
-        query = _valid(BreakpointListQuery, request.query_params)
+        query = validated(BreakpointListQuery, request.query_params)
         breakpoints = selectors.breakpoints_for_user(user=request.user, project_id=query.get("project_id"))
         return paginated(request, breakpoints, BreakpointOutput)
-    data = _valid(BreakpointInput, request.data)
+    data = validated(BreakpointInput, request.data)
     project = project_get(user=request.user, project_id=data.pop("project_id"))
     breakpoint = services.breakpoint_create(project=project, **data)
     return Response(BreakpointOutput(breakpoint).data, status=201)
@@ -54,7 +50,7 @@ def breakpoint_detail(request, breakpoint_id):
         services.breakpoint_delete(breakpoint=breakpoint)
         return Response(status=204)
     if request.method == "PATCH":
-        data = _valid(BreakpointUpdateInput, request.data, partial=True)
+        data = validated(BreakpointUpdateInput, request.data, partial=True)
         breakpoint = services.breakpoint_update(breakpoint=breakpoint, data=data)
     return Response(BreakpointOutput(breakpoint).data)
 
@@ -63,7 +59,7 @@ def breakpoint_detail(request, breakpoint_id):
 @api_view(["POST"])
 def breakpoint_toggle(request, breakpoint_id):
     breakpoint = selectors.breakpoint_get(user=request.user, breakpoint_id=breakpoint_id)
-    data = _valid(ToggleInput, request.data)
+    data = validated(ToggleInput, request.data)
     breakpoint = services.breakpoint_toggle(breakpoint=breakpoint, enabled=data.get("enabled"))
     return Response(BreakpointOutput(breakpoint).data)
 
@@ -72,7 +68,7 @@ def breakpoint_toggle(request, breakpoint_id):
 @api_view(["POST"])
 def breakpoint_test(request):
     """Does this condition match a step? For the editor's "test against a recent step" button."""
-    data = _valid(BreakpointTestInput, request.data)
+    data = validated(BreakpointTestInput, request.data)
     if "step_id" in data:
         step = get_object_or_404(
             RunStep.objects.select_related("run"), pk=data["step_id"], run__project__user=request.user
@@ -92,18 +88,18 @@ def breakpoint_test(request):
 @permission_classes([HasApiKey])
 def run_control_api(request, run_id):
     """What the SDK must do about a paused step (GET, polled); POST reports that it stopped waiting."""
-    run = selectors.run_for_project(project=request.auth.project, run_id=run_id)
+    run = run_get_for_project(project=request.auth.project, run_id=run_id)
     if request.method == "GET":
-        query = _valid(ControlQuery, request.query_params)
+        query = validated(ControlQuery, request.query_params)
         return Response(selectors.run_control(run=run, hit_id=query.get("hit_id")))
-    data = _valid(ControlTimeoutInput, request.data)
+    data = validated(ControlTimeoutInput, request.data)
     return Response(services.breakpoint_hit_time_out(run=run, hit_id=data["hit_id"], waited_ms=data.get("waited_ms")))
 
 
 @extend_schema(request=ResumeInput, responses={200: ResumeOutput})
 @api_view(["POST"])
 def run_resume_api(request, run_id):
-    run = selectors.run_for_user(user=request.user, run_id=run_id)
-    hit = services.run_resume(run=run, user=request.user, **_valid(ResumeInput, request.data))
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    hit = services.run_resume(run=run, user=request.user, **validated(ResumeInput, request.data))
     run.refresh_from_db(fields=["status", "error", "ended_at"])
     return Response(ResumeOutput({"hit": hit, "run": run}).data)

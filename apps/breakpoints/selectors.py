@@ -41,15 +41,6 @@ def breakpoints_enabled_for_project(*, project: Project) -> QuerySet[Breakpoint]
     return Breakpoint.objects.filter(project=project, enabled=True).order_by("created_at", "id")
 
 
-def run_for_user(*, user, run_id) -> Run:
-    """A run in one of the user's projects, or 404."""
-    return get_object_or_404(Run, pk=run_id, project__user=user)
-
-
-def run_for_project(*, project: Project, run_id) -> Run:
-    return get_object_or_404(Run, pk=run_id, project=project)
-
-
 def _hits(run: Run) -> QuerySet[BreakpointHit]:
     return BreakpointHit.objects.filter(run=run).select_related("breakpoint", "step", "resolved_by")
 

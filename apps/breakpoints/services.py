@@ -10,9 +10,10 @@ from apps.breakpoints.models import Breakpoint, BreakpointHit, ConditionType, Hi
 from apps.breakpoints.selectors import breakpoints_enabled_for, hit_control, hit_for_run, run_control
 from apps.breakpoints.validation import condition_validate
 from apps.core.errors import ApplicationError
-from apps.dashboard.services import rollup_invalidate
 from apps.projects.models import Project
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
+from apps.runs.selectors import run_get_for_project
+from apps.runs.services import run_end
 
 UNFINISHED = [RunStatus.PENDING, RunStatus.RUNNING, RunStatus.PAUSED]
 
@@ -184,11 +185,10 @@ def _run_back_to_running(run: Run) -> None:
 def _run_abort(*, run: Run, hit: BreakpointHit, user) -> dict:
     error = {"message": hit.abort_message(), "type": "Aborted"}
     now = hit.resolved_at
-    duration_ms = max(0, int((now - run.started_at).total_seconds() * 1000))
-    Run.objects.filter(pk=run.pk, status__in=UNFINISHED).update(
-        status=RunStatus.FAILED, error=error, ended_at=now, duration_ms=duration_ms
-    )
-    rollup_invalidate(project_id=run.project_id, started_at=run.started_at)  # an update() sends no signal
+    # Ended by runs' own service (a save, which whatever derives from runs hears of), unless it
+    # ended meanwhile: the row lock makes the check and the end one step.
+    if run_get_for_project(project=run.project, run_id=run.pk, lock=True).status in UNFINISHED:
+        run_end(project=run.project, run_id=run.pk, data={"status": RunStatus.FAILED, "error": error, "ended_at": now})
     # Other steps of the run waiting in parallel are aborted with it.
     BreakpointHit.objects.filter(run=run, status=HitStatus.WAITING).update(
         status=HitStatus.ABORTED, action=HitAction.ABORT, resolved_by=user, resolved_at=now

@@ -8,10 +8,9 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
@@ -20,6 +19,8 @@ from apps.breakpoints import selectors, services
 from apps.breakpoints.forms import EXAMPLES, BreakpointForm, JsonBoxError, parse_json_box
 from apps.breakpoints.models import ConditionType, HitPhase
 from apps.core.errors import ApplicationError
+from apps.core.htmx import htmx_wants_part, render_htmx
+from apps.runs.selectors import run_get_for_user
 
 LIST = "breakpoints/list.html"
 CONTROLS = "breakpoints/_run_controls.html"
@@ -29,15 +30,10 @@ def _named(breakpoint) -> str:
     return f"Breakpoint “{breakpoint.name}”" if breakpoint.name else "Untitled breakpoint"
 
 
-def _respond(request, response, *, toast: tuple[str, str] | None = None):
-    patch_vary_headers(response, ("HX-Request",))
+def _toast(request, response, toast: tuple[str, str] | None):
     if toast and request.htmx:
         trigger_client_event(response, "toast", {"level": toast[0], "message": toast[1]})
     return response
-
-
-def _partial(request) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _project_or_404(request):
@@ -63,27 +59,25 @@ def _editor_context(*, form, project, breakpoint=None, test=None) -> dict:
     }
 
 
-def _render_list(request, project, *, editor: dict | None = None, toast=None):
+def _render_list(request, project, *, editor: dict | None = None):
     context = {**_list_context(request, project), **(editor or {})}
-    template = f"{LIST}#breakpoint_list" if _partial(request) and request.htmx.target == "breakpoints" else LIST
-    return _respond(request, render(request, template, context), toast=toast)
+    return render_htmx(request, LIST, context, partial={"breakpoints": "breakpoint_list"})
 
 
 def _render_editor(request, project, editor: dict):
     """The dialog (htmx GET), the form with its errors (htmx POST), or the page with the dialog open."""
-    if not _partial(request):
+    if not htmx_wants_part(request):
         return _render_list(request, project, editor=editor)
-    fragment = "editor_form" if request.method == "POST" else "editor"
-    return _respond(request, render(request, f"{LIST}#{fragment}", editor))
+    return render_htmx(request, LIST, editor, partial="editor_form" if request.method == "POST" else "editor")
 
 
 def _saved(request, breakpoint, message: str):
-    if not _partial(request):
+    if not htmx_wants_part(request):
         messages.success(request, message)
         return redirect("breakpoints:list")
     context = {**_list_context(request, breakpoint.project), "close_editor": True}
-    response = render(request, f"{LIST}#breakpoint_list", context)
-    return _respond(request, reswap(retarget(response, "#breakpoints"), "innerHTML"), toast=("success", message))
+    response = render_htmx(request, LIST, context, partial="breakpoint_list")
+    return _toast(request, reswap(retarget(response, "#breakpoints"), "innerHTML"), ("success", message))
 
 
 @login_required
@@ -134,11 +128,10 @@ def breakpoint_toggle(request, breakpoint_id):
         message = f"{_named(breakpoint)} is on: matching steps will pause."
     else:
         message = f"{_named(breakpoint)} is off: agents run through it."
-    if not _partial(request):
+    if not htmx_wants_part(request):
         messages.success(request, message)
         return redirect("breakpoints:list")
-    response = render(request, f"{LIST}#row", {"breakpoint": breakpoint})
-    return _respond(request, response, toast=("success", message))
+    return _toast(request, render_htmx(request, LIST, {"breakpoint": breakpoint}, partial="row"), ("success", message))
 
 
 @login_required
@@ -147,11 +140,11 @@ def breakpoint_delete(request, breakpoint_id):
     breakpoint = selectors.breakpoint_get(user=request.user, breakpoint_id=breakpoint_id)
     message, project = f"{_named(breakpoint)} deleted.", breakpoint.project
     services.breakpoint_delete(breakpoint=breakpoint)
-    if not _partial(request):
+    if not htmx_wants_part(request):
         messages.success(request, message)
         return redirect("breakpoints:list")
-    response = render(request, f"{LIST}#breakpoint_list", _list_context(request, project))
-    return _respond(request, response, toast=("success", message))
+    response = render_htmx(request, LIST, _list_context(request, project), partial="breakpoint_list")
+    return _toast(request, response, ("success", message))
 
 
 def _test_step(form: BreakpointForm, steps: list) -> dict:
@@ -183,8 +176,8 @@ def breakpoint_test(request):
     form = BreakpointForm(request.POST)
     editor = _editor_context(form=form, project=project, breakpoint=editing)
     editor["test"] = _test_step(form, editor["recent_steps"])
-    if _partial(request):
-        return _respond(request, render(request, f"{LIST}#test_result", editor))
+    if htmx_wants_part(request):
+        return render_htmx(request, LIST, editor, partial="test_result")
     return _render_list(request, project, editor=editor)
 
 
@@ -212,23 +205,22 @@ def _render_controls(request, run, *, typed: dict | None = None, errors: dict | 
         context["waited_ms"] = max(0, (timezone.now() - hit.created_at).total_seconds() * 1000)
         context["input_json"] = json.dumps(hit.step_input, ensure_ascii=False, indent=2)
         context["editable"] = hit.phase == HitPhase.BEFORE
-    if not _partial(request):
-        return _respond(request, render(request, "breakpoints/run_controls.html", context), toast=toast)
-    if _on_controls_page(request, run):
+    if not htmx_wants_part(request):
+        response = render_htmx(request, "breakpoints/run_controls.html", context)
+    elif _on_controls_page(request, run):
         # 286 tells htmx to stop polling: an ended run never waits again.
-        response = render(
-            request, "breakpoints/run_controls.html#live", context, status=286 if run.is_finished else 200
-        )
+        status = 286 if run.is_finished else 200
+        response = render_htmx(request, "breakpoints/run_controls.html", context, partial="live", status=status)
     else:
-        response = render(request, CONTROLS, context) if hit else HttpResponse("")
-    return _respond(request, response, toast=toast)
+        response = render_htmx(request, CONTROLS, context) if hit else HttpResponse("")
+    return _toast(request, response, toast)
 
 
 @never_cache
 @login_required
 @require_GET
 def run_controls(request, run_id):
-    run = selectors.run_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id)
     return _render_controls(request, run)
 
 
@@ -270,7 +262,7 @@ def _parse_decision(post) -> tuple[str, dict]:
 @login_required
 @require_POST
 def run_resume(request, run_id):
-    run = selectors.run_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id)
     decision = request.POST.get("decision")
     hit_id = _uuid_or_404(request.POST["hit_id"]) if request.POST.get("hit_id") else None
     typed = {name: request.POST[name] for name in ("input", "output") if name in request.POST}
@@ -293,7 +285,7 @@ def run_resume(request, run_id):
 
 
 def _after_resume(request, run, toast: tuple[str, str]):
-    if _partial(request):
+    if htmx_wants_part(request):
         return _render_controls(request, run, toast=toast)
     getattr(messages, toast[0])(request, toast[1])
     return redirect("breakpoints:run_controls", run_id=run.pk)

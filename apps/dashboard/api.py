@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from apps.core.api import validated
 from apps.dashboard.selectors import project_stats
 from apps.dashboard.serializers import StatsInput, StatsOutput
 from apps.projects.selectors import project_get
@@ -16,6 +17,5 @@ from apps.projects.selectors import project_get
 @api_view(["GET"])
 def stats(request, project_id):
     project = project_get(user=request.user, project_id=project_id)
-    params = StatsInput(data=request.query_params)
-    params.is_valid(raise_exception=True)
-    return Response(StatsOutput(project_stats(project=project, period=params.validated_data["period"])).data)
+    period = validated(StatsInput, request.query_params)["period"]
+    return Response(StatsOutput(project_stats(project=project, period=period)).data)

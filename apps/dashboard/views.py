@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
+from django.shortcuts import redirect
 
+from apps.core.htmx import render_htmx
 from apps.dashboard.selectors import DEFAULT_PERIOD, PERIODS, project_stats, runs_recent
 
 PARTIALS = {"dashboard-stats": "stats", "dashboard-body": "body"}
@@ -24,7 +24,4 @@ def index(request):
     }
     if project:
         context.update(stats=project_stats(project=project, period=period), recent_runs=runs_recent(project=project))
-    partial = None if request.htmx.history_restore_request else PARTIALS.get(request.htmx.target)
-    response = render(request, f"dashboard/index.html#{partial}" if partial else "dashboard/index.html", context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_htmx(request, "dashboard/index.html", context, partial=PARTIALS)

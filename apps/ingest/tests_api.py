@@ -4,6 +4,7 @@ verdicts on the runs it recorded."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
+from apps.core.api import validated
 from apps.core.pagination import paginated
 from apps.ingest.api import errors, ingest_api, project
 from apps.runs.selectors import run_get_for_project
@@ -46,12 +47,6 @@ class IngestTestRunQuery(serializers.Serializer):
     test_id = serializers.UUIDField(required=False, help_text="Only this test's verdicts.")
 
 
-def _query(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 @extend_schema(
     tags=["ingest"],
     parameters=[IngestTestQuery],
@@ -60,7 +55,7 @@ def _query(serializer_class, request) -> dict:
 )
 @ingest_api(["GET"])
 def ingest_tests(request):
-    query = _query(IngestTestQuery, request)
+    query = validated(IngestTestQuery, request.query_params)
     tests = tests_runnable_for_project(project=project(request), name=query.get("name")).select_related("project")
     return paginated(request, tests, IngestTestOutput)
 
@@ -73,7 +68,7 @@ def ingest_tests(request):
 )
 @ingest_api(["GET"])
 def ingest_test_runs(request):
-    query = _query(IngestTestRunQuery, request)
+    query = validated(IngestTestRunQuery, request.query_params)
     run = run_get_for_project(project=project(request), run_id=query["run_id"])
     test_runs = test_runs_for_run(run=run)
     if "test_id" in query:

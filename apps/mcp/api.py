@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from apps.core.api import validated
 from apps.core.pagination import PAGE, paginated
 from apps.mcp import selectors
 from apps.mcp.serializers import (
@@ -19,10 +20,7 @@ from apps.projects.selectors import project_get
 
 
 def parsed(serializer_class, request) -> dict:
-    # A plain dict: DRF reads a missing boolean in form data (a QueryDict) as False.
-    serializer = serializer_class(data=request.query_params.dict())
-    serializer.is_valid(raise_exception=True)
-    filters = {key: value for key, value in serializer.validated_data.items() if value is not None}
+    filters = validated(serializer_class, request.query_params, omit_none=True)
     if "project_id" in filters:
         project_get(user=request.user, project_id=filters["project_id"])  # 404 for another tenant's
     return filters

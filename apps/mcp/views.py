@@ -9,10 +9,9 @@ from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from apps.core.htmx import htmx_target, render_htmx
 from apps.mcp import selectors
 from apps.mcp.models import LogType
 from apps.mcp.serializers import McpLogFilter
@@ -23,27 +22,14 @@ LOG_FILTERS = ("tool_id", "log_type", "run_id", "server_name", "schema_violation
 PERIOD_LABELS = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
 
 
-def _htmx_target(request) -> str | None:
-    if not request.htmx or request.htmx.history_restore_request:
-        return None
-    return request.htmx.target
-
-
-def _render(request, template: str, context: dict):
-    response = render(request, template, context)
-    patch_vary_headers(response, ("HX-Request", "HX-Target"))
-    return response
-
-
 def _page(request, tab: str, **extra):
     """The whole page on `tab` (a dialog in `extra` opens over it), or the part htmx asked for."""
     context = {"tab": tab, "project": request.current_project or None, **extra}
-    target = _htmx_target(request)
     if context["project"] is not None:
         context |= {"tools": _tools_tab, "logs": _logs_tab, "stats": _stats_tab}[tab](request, context["project"])
-    if target == "mcp-logs-results" and tab == "logs":
-        return _render(request, "mcp/_logs.html#results", context)
-    return _render(request, "mcp/index.html#body" if target == "mcp-body" else "mcp/index.html", context)
+    if tab == "logs" and htmx_target(request) == "mcp-logs-results":
+        return render_htmx(request, "mcp/_logs.html", context, partial="results")
+    return render_htmx(request, "mcp/index.html", context, partial={"mcp-body": "body"})
 
 
 @login_required
@@ -56,8 +42,8 @@ def index(request):
 @require_GET
 def tool_detail(request, tool_id):
     tool = selectors.tool_detail(user=request.user, tool_id=tool_id)
-    if _htmx_target(request) == "mcp-dialog-slot":
-        return _render(request, "mcp/_tool_dialog.html", {"tool": tool})
+    if htmx_target(request) == "mcp-dialog-slot":
+        return render_htmx(request, "mcp/_tool_dialog.html", {"tool": tool})
     return _page(request, "tools", tool=tool)
 
 
@@ -65,8 +51,8 @@ def tool_detail(request, tool_id):
 @require_GET
 def log_detail(request, log_id):
     log = selectors.log_get(user=request.user, log_id=log_id)
-    if _htmx_target(request) == "mcp-dialog-slot":
-        return _render(request, "mcp/_log_dialog.html", {"log": log})
+    if htmx_target(request) == "mcp-dialog-slot":
+        return render_htmx(request, "mcp/_log_dialog.html", {"log": log})
     return _page(request, "logs", log=log)
 
 
@@ -126,7 +112,7 @@ def _logs_tab(request, project) -> dict:
     }
     if not page.object_list:
         context["has_logs"] = bool(filters) and selectors.logs_for_project(project=project).exists()
-    if _htmx_target(request) != "mcp-logs-results":
+    if htmx_target(request) != "mcp-logs-results":
         # The filter's choices: the project's tools, without their counts (already scoped by project).
         choices = list(project.mcp_tools.order_by("tool_name").values_list("pk", "tool_name", "server_name"))
         context["tool_choices"] = [(str(pk), name) for pk, name, _ in choices]

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from apps.accounts.api import LoginThrottle
 from apps.accounts.serializers import RegisterInput, UserOutput
 from apps.accounts.tokens import tokens_for_user
+from apps.core.api import validated
 from apps.core.pagination import paginated
 from apps.projects import selectors, services
 from apps.projects.serializers import ApiKeyCreateInput, ApiKeyOutput, ProjectInput, ProjectOutput
@@ -17,9 +18,7 @@ from apps.projects.serializers import ApiKeyCreateInput, ApiKeyOutput, ProjectIn
 @permission_classes([AllowAny])
 @throttle_classes([LoginThrottle])
 def register(request):
-    data = RegisterInput(data=request.data)
-    data.is_valid(raise_exception=True)
-    user, project = services.account_signup(**data.validated_data)
+    user, project = services.account_signup(**validated(RegisterInput, request.data))
     body = {**tokens_for_user(user), "user": UserOutput(user).data, "project": ProjectOutput(project).data}
     return Response(body, status=201)
 
@@ -30,9 +29,7 @@ def register(request):
 def project_list(request):
     if request.method == "GET":
         return paginated(request, selectors.projects_for_user(user=request.user), ProjectOutput)
-    data = ProjectInput(data=request.data)
-    data.is_valid(raise_exception=True)
-    project = services.project_create(user=request.user, **data.validated_data)
+    project = services.project_create(user=request.user, **validated(ProjectInput, request.data))
     return Response(ProjectOutput(project).data, status=201)
 
 
@@ -47,9 +44,7 @@ def project_detail(request, project_id):
     if request.method == "DELETE":
         services.project_delete(project=project)
         return Response(status=204)
-    data = ProjectInput(data=request.data, partial=True)
-    data.is_valid(raise_exception=True)
-    project = services.project_update(project=project, data=data.validated_data)
+    project = services.project_update(project=project, data=validated(ProjectInput, request.data, partial=True))
     return Response(ProjectOutput(project).data)
 
 
@@ -60,9 +55,7 @@ def api_key_list(request, project_id):
     project = selectors.project_get(user=request.user, project_id=project_id)
     if request.method == "GET":
         return paginated(request, selectors.api_keys_for_project(project=project), ApiKeyOutput)
-    data = ApiKeyCreateInput(data=request.data)
-    data.is_valid(raise_exception=True)
-    api_key, raw = services.api_key_create(project=project, name=data.validated_data.get("name"))
+    api_key, raw = services.api_key_create(project=project, name=validated(ApiKeyCreateInput, request.data).get("name"))
     return Response({**ApiKeyOutput(api_key).data, "key": raw}, status=201)
 
 

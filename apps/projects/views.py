@@ -2,13 +2,13 @@ from django.contrib import auth, messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from apps.accounts.forms import RegisterForm
 from apps.core.errors import ApplicationError
+from apps.core.htmx import render_htmx
 from apps.projects import selectors, services
 from apps.projects.forms import ApiKeyForm, ProjectDeleteForm, ProjectForm
 
@@ -41,9 +41,7 @@ def _render_settings(request, project, tab: str, *, toast: tuple[str, str] | Non
         "active_key_count": sum(not key.is_revoked for key in api_keys),
         **extra,
     }
-    partial = request.htmx.target == "settings" and not request.htmx.history_restore_request
-    response = render(request, "projects/settings.html#settings" if partial else "projects/settings.html", context)
-    patch_vary_headers(response, ("HX-Request",))
+    response = render_htmx(request, "projects/settings.html", context, partial={"settings": "settings"})
     if toast and request.htmx:
         trigger_client_event(response, "toast", {"level": toast[0], "message": toast[1]})
     return response

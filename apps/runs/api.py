@@ -6,6 +6,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from apps.core.api import validated
 from apps.runs import selectors, services
 from apps.runs.compare import runs_compare
 from apps.runs.replay import replay_command, run_replay_create
@@ -36,12 +37,6 @@ NOT_FOUND = OpenApiResponse(description="No such run among your projects.")
 BAD_INPUT = OpenApiResponse(description='A filter is invalid: {"detail": ..., "errors": {field: [...]}}.')
 
 
-def parsed(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data.dict() if hasattr(data, "dict") else data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def page_url(request, **params) -> str:
     """This request's URL with `params` set (None removes one)."""
     url = request.build_absolute_uri()
@@ -68,7 +63,7 @@ def cursor_from(filters: dict) -> selectors.RunCursor | None:
 )
 @api_view(["GET"])
 def run_list(request):
-    filters = parsed(RunFilterInput, request.query_params)
+    filters = validated(RunFilterInput, request.query_params)
     project_ids = selectors.project_ids_for_user(user=request.user, project_id=filters.get("project_id"))
     runs = selectors.runs_rows(selectors.runs_for_filters(project_ids=project_ids, filters=filters))
     page = selectors.runs_page(runs, cursor=cursor_from(filters), size=filters.get("page_size", RUNS_PAGE_SIZE))
@@ -116,7 +111,7 @@ def step_values(run):
 @api_view(["GET"])
 def run_steps(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    args = parsed(StepPageInput, request.query_params)
+    args = validated(StepPageInput, request.query_params)
     page = selectors.steps_page(
         step_values(run),
         after=args.get("after"),
@@ -146,7 +141,7 @@ def run_steps(request, run_id):
 @api_view(["GET"])
 def run_timeline(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    args = parsed(TimelineInput, request.query_params)
+    args = validated(TimelineInput, request.query_params)
     filtered = bool(args.get("type") or args.get("name"))
     window = timeline_window(
         run=run,
@@ -182,7 +177,7 @@ def run_timeline(request, run_id):
 @api_view(["POST"])
 def run_replay(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    replay = run_replay_create(run=run, **parsed(ReplayInput, request.data))
+    replay = run_replay_create(run=run, **validated(ReplayInput, request.data))
     replay.command = replay_command(replay)
     return Response(ReplayOutput(replay).data, status=201)
 

@@ -41,7 +41,7 @@ class TimelineEntry:
     tokens: int | None
     has_error: bool
     has_warning: bool
-    waiting: bool  # running in a paused run: stopped at a breakpoint
+    waiting: bool  # running in a paused run: waiting for a person to decide
     bar_start: float = 0
     bar_width: float = 0
 

@@ -5,7 +5,11 @@ app_name = "runs"
 urlpatterns = [
     *slash_path("runs", views.run_list, name="list"),
     *slash_path("runs/<uuid:run_id>", views.run_detail, name="detail"),
+    # The parts of the run page, each a partial of runs/detail.html that htmx asks for alone.
+    *slash_path("runs/<uuid:run_id>/header", views.run_header, name="header"),
+    *slash_path("runs/<uuid:run_id>/inspector", views.run_inspector, name="inspector"),
     *slash_path("runs/<uuid:run_id>/timeline", views.run_timeline, name="timeline"),
+    *slash_path("runs/<uuid:run_id>/timeline/page", views.run_timeline_page, name="timeline_page"),
     *slash_path("runs/<uuid:run_id>/delete", views.run_delete, name="delete"),
     *slash_path("runs/<uuid:run_id>/replay", views.run_replay, name="replay"),
     *slash_path("runs/<uuid:run_id>/compare/<uuid:other_id>", views.run_compare, name="compare"),

@@ -1,10 +1,12 @@
-"""The runs pages: the list (/runs), the run debugger (/runs/<id>) and its timeline pages.
+"""The runs pages: the list (/runs), the run debugger (/runs/<id>) and its parts.
 
-Each view renders one named partial of its template when htmx asks for that element (HX-Target),
-else the whole page, so every filtered list, step and page of the timeline has a real URL.
+The list renders only its results when htmx asks for them (HX-Target). The debugger's parts each
+have a URL and a view of their own (header, inspector, timeline, a page of the timeline), which
+render one named partial of runs/detail.html; opened without htmx, they redirect to the page.
 """
 
 import json
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -12,15 +14,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from django_htmx.http import push_url, reswap, trigger_client_event
 
 from apps.core.errors import ApplicationError
+from apps.core.htmx import htmx_target, htmx_wants_part, render_htmx
 from apps.runs import selectors, services
 from apps.runs.compare import runs_compare
 from apps.runs.inspection import chat_messages, chat_reply, error_view, step_model, step_usage
 from apps.runs.models import RunStatus, StepStatus, StepType
+from apps.runs.registry import run_page
 from apps.runs.replay import UNSET, replay_command, run_replay_create
 from apps.runs.serializers import RUNS_PAGE_SIZE, TIMELINE_PAGE_SIZE, RunFilterInput
 from apps.runs.services import elapsed_ms
@@ -28,20 +31,6 @@ from apps.runs.timeline import LIVE, run_span_ms, timeline_steps, timeline_windo
 
 STATUSES = [RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.PENDING, RunStatus.COMPLETED, RunStatus.FAILED]
 MAX_TRACKED = 50  # running steps a live timeline keeps refreshing
-
-
-def _htmx_target(request) -> str | None:
-    if not request.htmx or request.htmx.history_restore_request:
-        return None
-    return request.htmx.target
-
-
-def _render(request, template: str, context: dict, partials: dict[str, str]):
-    """The page, or the partial named for the element htmx targets."""
-    partial = partials.get(_htmx_target(request) or "")
-    response = render(request, f"{template}#{partial}" if partial else template, context)
-    patch_vary_headers(response, ("HX-Request", "HX-Target"))
-    return response
 
 
 # The list ----------------------------------------------------------------------------------------
@@ -80,9 +69,9 @@ def run_list(request):
             "filtered": filtered,
             "has_runs": bool(page.runs) or (filtered and selectors.runs_in_projects([project.pk]).exists()),
         }
-        if _htmx_target(request) != "runs-results":
+        if htmx_target(request) != "runs-results":
             context["agent_names"] = selectors.run_agent_names(project_ids=[project.pk])
-    return _render(request, "runs/list.html", context, {"runs-results": "results"})
+    return render_htmx(request, "runs/list.html", context, partial={"runs-results": "results"})
 
 
 @login_required
@@ -140,6 +129,8 @@ def _timeline_context(run, *, filters: dict, window, selected: int | None = None
         "selected": selected,
         "detail_url": reverse("runs:detail", args=[run.pk]),
         "timeline_url": reverse("runs:timeline", args=[run.pk]),
+        "timeline_page_url": reverse("runs:timeline_page", args=[run.pk]),
+        "inspector_url": reverse("runs:inspector", args=[run.pk]),
         "step_query": f"&{kept}" if kept else "",
         "filter_query": kept,
         "step_types": StepType.choices,
@@ -195,54 +186,108 @@ def _unchanged(run, index: int | None) -> bool:
     return step is not None and step.status == StepStatus.RUNNING
 
 
+def _page_url(run, query) -> str:
+    """The run page with `query`: what the address bar shows for a part of the page (a fragment URL
+    opened without htmx redirects here, and htmx pushes it when a step or a filter is chosen)."""
+    query = query.copy()
+    query.pop("watch", None)
+    url = reverse("runs:detail", args=[run.pk])
+    return f"{url}?{query.urlencode()}" if query else url
+
+
+def run_part(view):
+    """A part of the run page at a URL of its own: the view gets the caller's run (else 404), and
+    opened without htmx, the URL shows the whole page instead (with the same query)."""
+
+    @login_required
+    @wraps(view)
+    def part(request, run_id):
+        run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+        if not htmx_wants_part(request):
+            return redirect(_page_url(run, request.GET))
+        return view(request, run)
+
+    return part
+
+
+def _run_context(run, *, oob: bool) -> dict:
+    """What every part of the run page reads. `oob`: a part sent alone also redraws its pieces that
+    live elsewhere on the page (the axis, the run's row, the selected step), out of band."""
+    return {"run": run, "live": run.status in LIVE, "span_ms": run_span_ms(run=run), "oob": oob, "first_error": None}
+
+
+def _header_context(run) -> dict:
+    context = {}
+    if run.error_count:
+        context["first_error"] = selectors.first_error_index(run=run)
+    if run.status == RunStatus.PENDING and run.replay_from_step is not None:
+        context["pending_command"] = replay_command(run)  # shown until the SDK picks the replay up
+    return context
+
+
+def _timeline_section_context(run, query, *, selected: int | None) -> dict:
+    """The timeline's filters, axis and first window: around the selected step, unless filtered."""
+    filters = _timeline_filters(query)
+    around = None if filters["type"] or filters["q"] else selected
+    window = _window_for(run, filters=filters, around=around)
+    return _timeline_context(run, filters=filters, window=window, selected=selected)
+
+
 @login_required
 def run_detail(request, run_id):
-    """The debugger: header, timeline (around `?step=n`) and inspector (that step, else the run)."""
+    """The debugger: header, timeline (around `?step=n`) and inspector (that step, else the run).
+    Each part also has a URL of its own, which htmx asks when only that part changes."""
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    index, filters, target = _int(request.GET.get("step")), _timeline_filters(request.GET), _htmx_target(request)
-    if target == "inspector" and request.GET.get("watch") and _unchanged(run, index):
+    index = _int(request.GET.get("step"))
+    context = _run_context(run, oob=False) | _header_context(run)
+    context |= _timeline_section_context(run, request.GET, selected=index)
+    context |= _inspector_context(run, index, context["window"])
+    context |= _replay_context(run, index, shown=context["step"])
+    context["panels"] = run_page.shown(request=request, run=run)
+    return render(request, "runs/detail.html", context)
+
+
+@run_part
+def run_header(request, run):
+    """The header alone, polled while the run is live: status, counters, and the axis and the run's
+    row of the timeline, which grow with it."""
+    context = _run_context(run, oob=True) | _header_context(run)
+    return render_htmx(request, "runs/detail.html", context | _axis(context["span_ms"]), partial="run_header")
+
+
+@run_part
+def run_inspector(request, run):
+    """One step (`?step=n`) or the run, asked for from the timeline (the URL pushed is the page's);
+    polled with `watch=1` while what it shows is in progress, a 204 while nothing changed."""
+    index, watching = _int(request.GET.get("step")), bool(request.GET.get("watch"))
+    if watching and _unchanged(run, index):
         return HttpResponse(status=204)  # nothing new: htmx leaves the inspector as it is
-    live = run.status in LIVE
-    context = {
-        "run": run,
-        "live": live,
-        "span_ms": run_span_ms(run=run),
-        "oob": target is not None,
-        "first_error": None,
-    }
-    if target in (None, "run-header") and run.error_count:
-        context["first_error"] = selectors.first_error_index(run=run)
-    if target in (None, "run-header") and run.status == RunStatus.PENDING and run.replay_from_step is not None:
-        context["pending_command"] = replay_command(run)  # shown until the SDK picks the replay up
-    window = None
-    if target in (None, "timeline"):
-        around = None if filters["type"] or filters["q"] else index
-        window = _window_for(run, filters=filters, around=around)
-        context |= _timeline_context(run, filters=filters, window=window, selected=index)
-    if target == "run-header":
-        context |= _axis(context["span_ms"])
-    elif target != "timeline":
-        context |= _inspector_context(run, index, window)
-    if target is None:
-        context |= _replay_context(run, index, shown=context.get("step"))
-    partials = {"inspector": "inspector", "run-header": "run_header", "timeline": "timeline"}
-    response = _render(request, "runs/detail.html", context, partials)
-    if target == "inspector" and not request.GET.get("watch"):
-        # A step asked for from the timeline. Its link takes the swap and the URL from the timeline
-        # around it, which a live poll may have redrawn (and the link with it) before this answer
-        # lands; htmx would then swap into the old inspector and push nothing. Say both here.
-        push_url(reswap(response, "outerHTML"), request.get_full_path())
+    context = _run_context(run, oob=True) | _inspector_context(run, index)
+    response = render_htmx(request, "runs/detail.html", context, partial="inspector")
+    if not watching:
+        # The link that asked takes the swap and the URL from the timeline around it, which a live
+        # poll may have redrawn (and the link with it) before this answer lands; htmx would then
+        # swap into the old inspector and push nothing. Say both here.
+        push_url(reswap(response, "outerHTML"), _page_url(run, request.GET))
     return response
 
 
+@run_part
+def run_timeline(request, run):
+    """The timeline filtered by `type` and `q`, around `?step=n` (the URL pushed is the page's)."""
+    context = _run_context(run, oob=True)
+    context |= _timeline_section_context(run, request.GET, selected=_int(request.GET.get("step")))
+    return push_url(render_htmx(request, "runs/detail.html", context, partial="timeline"), _page_url(run, request.GET))
+
+
 @login_required
-def run_timeline(request, run_id):
+def run_timeline_page(request, run_id):
     """More of the timeline: the steps after (`after`) or before (`before`) an index. Polled at the
     end of a live run, it also redraws the steps the page still shows as running (`running`)."""
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
     after, before = _int(request.GET.get("after")), _int(request.GET.get("before"))
     filters = _timeline_filters(request.GET)
-    if not request.htmx:
+    if not htmx_wants_part(request):
         step = before - 1 if before is not None else (after if after is not None else -1) + 1
         query = urlencode({"step": max(step, 0), **{key: value for key, value in filters.items() if value}})
         return redirect(f"{reverse('runs:detail', args=[run.pk])}?{query}")
@@ -251,9 +296,7 @@ def run_timeline(request, run_id):
     context = {"run": run, "live": run.status in LIVE, "direction": "before" if before is not None else "after"}
     context |= _timeline_context(run, filters=filters, window=window, after=after if after is not None else -1)
     context |= _refresh_running(run, request.GET.get("running", ""), filters=filters, window=window)
-    response = render(request, "runs/detail.html#timeline_page", context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_htmx(request, "runs/detail.html", context, partial="timeline_page")
 
 
 def _refresh_running(run, tracked: str, *, filters: dict, window) -> dict:

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from apps.core.api import validated
 from apps.core.pagination import PAGE, paginated
 from apps.projects.selectors import project_get
 from apps.testing import selectors, services
@@ -19,23 +20,16 @@ from apps.testing.serializers import (
 )
 
 
-def parsed(serializer_class, data) -> dict:
-    # Query strings go in as a plain dict: DRF reads a missing boolean in form data as False.
-    serializer = serializer_class(data=data.dict() if hasattr(data, "dict") else data)
-    serializer.is_valid(raise_exception=True)
-    return {key: value for key, value in serializer.validated_data.items() if value is not None}
-
-
 @extend_schema(methods=["GET"], parameters=[TestFilter, *PAGE], responses={200: TestOutput(many=True)})
 @extend_schema(methods=["POST"], request=TestCreateInput, responses={201: TestOutput})
 @api_view(["GET", "POST"])
 def test_list(request):
     if request.method == "GET":
-        filters = parsed(TestFilter, request.query_params)
+        filters = validated(TestFilter, request.query_params, omit_none=True)
         if "project_id" in filters:
             project_get(user=request.user, project_id=filters["project_id"])
         return paginated(request, selectors.tests_for_user(user=request.user, **filters), TestOutput)
-    data = parsed(TestCreateInput, request.data)
+    data = validated(TestCreateInput, request.data, omit_none=True)
     project = project_get(user=request.user, project_id=data.pop("project_id"))
     test = services.test_create(project=project, **data)
     return Response(TestOutput(selectors.test_get(user=request.user, test_id=test.pk)).data, status=201)
@@ -52,9 +46,7 @@ def test_detail(request, test_id):
     if request.method == "DELETE":
         services.test_delete(test=test)
         return Response(status=204)
-    data = TestInput(data=request.data, partial=True)
-    data.is_valid(raise_exception=True)
-    services.test_update(test=test, data=data.validated_data)
+    services.test_update(test=test, data=validated(TestInput, request.data, partial=True))
     return Response(TestOutput(selectors.test_get(user=request.user, test_id=test_id)).data)
 
 
@@ -66,7 +58,7 @@ def test_detail(request, test_id):
 @api_view(["POST"])
 def test_run(request, test_id):
     test = selectors.test_get(user=request.user, test_id=test_id)
-    data = parsed(TestExecuteInput, request.data)
+    data = validated(TestExecuteInput, request.data, omit_none=True)
     test_run = services.test_execute(test=test, run_id=data.get("run_id"))
     return Response(TestRunOutput(test_run).data, status=201)
 
@@ -75,14 +67,14 @@ def test_run(request, test_id):
 @api_view(["GET"])
 def test_history(request, test_id):
     test = selectors.test_get(user=request.user, test_id=test_id)
-    filters = parsed(TestRunHistoryFilter, request.query_params)
+    filters = validated(TestRunHistoryFilter, request.query_params, omit_none=True)
     return paginated(request, selectors.test_runs_for_test(test=test, **filters), TestRunOutput)
 
 
 @extend_schema(parameters=[TestRunFilter, *PAGE], responses={200: TestRunOutput(many=True)})
 @api_view(["GET"])
 def test_run_list(request):
-    filters = parsed(TestRunFilter, request.query_params)
+    filters = validated(TestRunFilter, request.query_params, omit_none=True)
     return paginated(request, selectors.test_runs_for_user(user=request.user, **filters), TestRunOutput)
 
 

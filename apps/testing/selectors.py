@@ -227,11 +227,6 @@ def agent_names_for_project(*, project: Project, limit: int = 100) -> list[str]:
     return list(names.order_by("agent_name").values_list("agent_name", flat=True).distinct()[:limit])
 
 
-def run_get_for_user(*, user, run_id) -> Run:
-    """The user's run, or 404: another tenant's run looks like none at all."""
-    return get_object_or_404(Run, pk=run_id, project__user=user)
-
-
 def verdicts_for_run(*, run: Run) -> list[TestRun]:
     """The latest verdict of each test that judged the run, for the run's page."""
     latest = {}

@@ -5,7 +5,6 @@ app_name = "testing"
 urlpatterns = [
     *slash_path("tests", views.test_list, name="list"),
     *slash_path("tests/new", views.test_new, name="new"),
-    *slash_path("tests/for-run/<uuid:run_id>", views.run_verdicts, name="run_verdicts"),
     *slash_path("tests/<uuid:test_id>", views.test_detail, name="detail"),
     *slash_path("tests/<uuid:test_id>/edit", views.test_edit, name="edit"),
     *slash_path("tests/<uuid:test_id>/delete", views.test_delete, name="delete"),

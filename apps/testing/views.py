@@ -10,12 +10,12 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
 
 from apps.core.errors import ApplicationError
+from apps.core.htmx import htmx_target, render_htmx
 from apps.testing import selectors, services
 from apps.testing.evaluators.assertion import SYMBOLS
 from apps.testing.evaluators.base import short
@@ -23,6 +23,7 @@ from apps.testing.forms import OPTIONS, TestEditorForm, blank_row, check_kind, r
 from apps.testing.models import TestRunStatus, TestType
 
 HISTORY_PAGE_SIZE = 15
+DETAIL_PARTIALS = {"history": "history", "test-body": "body"}  # by the element htmx targets
 TREND_DAYS = 30
 EXAMPLE = {  # the empty list's example of a config
     "target": {"agent_name": "support-bot"},
@@ -149,18 +150,6 @@ def test_run_now(request, test_id):
     return trigger_client_event(response, "toast", {"level": VERDICT_TOASTS[test_run.status], "message": message})
 
 
-@login_required
-@require_GET
-def run_verdicts(request, run_id):
-    """Which tests judged a run, and how: the partial the run's page loads."""
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    response = render(
-        request, "testing/_run_verdicts.html", {"run": run, "verdicts": selectors.verdicts_for_run(run=run)}
-    )
-    patch_vary_headers(response, ("HX-Request",))
-    return response
-
-
 # ---------------------------------------------------------------- helpers
 
 
@@ -190,9 +179,7 @@ def _render_editor(request, editor: TestEditorForm):
     """The editor alone for htmx (it stays open in its dialog), else a page of its own."""
     context = _editor_context(request, editor)
     template = "testing/_editor.html" if request.htmx else "testing/editor.html"
-    response = render(request, template, context | {"test": editor.test})
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_htmx(request, template, context | {"test": editor.test})
 
 
 def _redirect(request, url: str):
@@ -242,14 +229,10 @@ def _render_detail(request, test, *, selected=None, partial=None, run_now_error=
         "run_now_error": run_now_error,
         "next": request.get_full_path(),
     }
-    if partial is None and request.htmx and not request.htmx.history_restore_request:
-        partial = {"history": "history", "test-body": "body"}.get(request.htmx.target)
+    partial = partial or DETAIL_PARTIALS.get(htmx_target(request) or "")
     if partial is None:
         context |= _editor_context(request, _edit_editor(test))
-    template = f"testing/detail.html#{partial}" if partial else "testing/detail.html"
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_htmx(request, "testing/detail.html", context, partial=partial, status=status)
 
 
 def _run_now_refused(request, test, exc: ApplicationError):

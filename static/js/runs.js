@@ -51,7 +51,7 @@
     if (!row) return;
     mark(row);
     reveal(row, false);
-    $(".tl-link", row).click(); // htmx (hx-boost on the list) loads it into the inspector
+    $(".tl-link", row).click(); // htmx loads it into the inspector (the link's hx-get)
   }
 
   function move(by) {
@@ -146,6 +146,16 @@
     const inspector = $("#inspector");
     if (inspector && root === document.body) setUpInspector(inspector);
   }
+
+  // A step's link opened in a new tab (ctrl/⌘-click) is the browser's to follow, to the page (its
+  // href): htmx, which loads the step here from the link's hx-get, never hears of that click.
+  document.addEventListener(
+    "click",
+    (event) => {
+      if ((event.ctrlKey || event.metaKey) && event.target.closest?.("#timeline-rows .tl-link")) event.stopPropagation();
+    },
+    true,
+  );
 
   document.addEventListener("click", (event) => {
     const target = event.target;

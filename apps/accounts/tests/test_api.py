@@ -3,7 +3,6 @@ import pytest
 from django.conf import settings
 
 from apps.accounts.models import User
-from apps.projects.models import Project
 from conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +23,7 @@ class TestRegister:
         assert {"access", "refresh", "project"} <= body.keys()
         user = User.objects.get(email="carol@example.com")
         assert user.check_password(PASSWORD)
-        assert list(Project.objects.filter(user=user).values_list("id", flat=True)) == [user.selected_project_id]
+        assert list(user.projects.values_list("id", flat=True)) == [user.selected_project_id]
 
     def test_it_runs_the_password_validators(self, anon_api):
         response = anon_api.post("/api/auth/register", {"email": "c@example.com", "password": "123"}, format="json")

@@ -3,14 +3,17 @@
 import html
 import json
 import re
+import uuid
 
 import pytest
+from django.urls import resolve
 
+from apps.breakpoints import api
 from apps.breakpoints.forms import EXAMPLES
 from apps.breakpoints.models import Breakpoint, BreakpointHit, HitStatus
 from apps.breakpoints.services import breakpoint_check_step, run_resume
 from apps.projects.services import project_create
-from apps.runs.models import RunStatus, RunStep, StepStatus
+from apps.runs.models import Run, RunStatus, RunStep, StepStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -635,3 +638,23 @@ def test_the_editor_never_calls_a_conditions_value_optional(client_alice, projec
         assert "optional" not in label
     agent = re.search(r'<label for="id_agent_name">(.*?)</label>', html, re.S).group(1)
     assert '<span class="optional">(optional)</span>' in agent  # a truly optional field still says so
+
+
+# ---------------------------------------------------------------- on the run page (a run panel)
+
+
+def test_a_live_runs_page_polls_its_breakpoint_controls(client_alice, run):
+    page = client_alice.get(f"/runs/{run.pk}").content.decode()
+    banners = page[page.index('id="run-banners"') : page.index('class="run-split"')]
+    assert f'hx-get="/runs/{run.pk}/breakpoint"' in banners and 'hx-trigger="load, every 3s"' in banners
+    assert "css/breakpoints.css" in page[: page.index("</head>")]
+
+
+def test_a_finished_runs_page_does_not_poll_for_breakpoints(client_alice, run):
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.COMPLETED)
+    page = client_alice.get(f"/runs/{run.pk}").content.decode()
+    assert f"/runs/{run.pk}/breakpoint" not in page and "css/breakpoints.css" not in page
+
+
+def test_resume_is_served_under_api_runs():
+    assert resolve(f"/api/runs/{uuid.uuid4()}/resume").func is api.run_resume_api

@@ -1,16 +1,12 @@
 """The pause protocol: a hit recorded on a step post, the SDK's poll, a person's decision."""
 
-from datetime import UTC, timedelta
-
 import pytest
 from django.db import transaction
-from django.utils import timezone
 
 from apps.breakpoints.models import BreakpointHit, HitPhase, HitStatus
 from apps.breakpoints.selectors import waiting_hit_for_run
 from apps.breakpoints.services import _claim, breakpoint_check_step, breakpoint_hit_time_out, run_resume
 from apps.core.errors import ApplicationError
-from apps.dashboard.models import RollupDay
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("apps.breakpoints.tests.urls")]
@@ -254,15 +250,6 @@ class TestResume:
         assert (step.status, step.error["type"], run.error_count) == ("failed", "Aborted", 1)
         answer = ingest.get(control_url(run)).json()
         assert answer == {"action": "abort", "hit_id": str(hit.id), "message": message}
-
-    def test_aborting_a_run_paused_since_yesterday_forgets_that_day_on_the_dashboard(self, api, paused):
-        """The abort writes the run with update(), which sends no signal: it drops the day's rollup itself."""
-        run, _step, _hit = paused
-        yesterday = timezone.now() - timedelta(days=1)
-        Run.objects.filter(pk=run.pk).update(started_at=yesterday)
-        RollupDay.objects.create(project=run.project, day=yesterday.astimezone(UTC).date())
-        assert api.post(resume_url(run), {"action": "abort"}, format="json").status_code == 200
-        assert not RollupDay.objects.filter(project=run.project).exists()
 
     def test_pressing_twice_is_a_409(self, api, paused):
         run, _step, _hit = paused

@@ -185,6 +185,21 @@ class TestRollup:
         stats = project_stats(project=project, period="7d")
         assert (stats["failed_runs"], stats["avg_latency_ms"]) == (1, Run.objects.get().duration_ms)
 
+    def test_a_run_aborted_at_a_breakpoint_after_midnight_counts(self, project, api, ingest):
+        run_id = ingest.post("/api/ingest/run", {"agent_name": "a", "started_at": at(1, 23).isoformat()}, format="json")
+        run_id = run_id.json()["id"]
+        condition = {"condition_type": "step_type", "condition_value": {"step_type": "tool_call"}}
+        assert (
+            api.post("/api/breakpoints", {"project_id": str(project.pk), **condition}, format="json").status_code == 201
+        )
+        step = ingest.post(
+            f"/api/ingest/run/{run_id}/step", {"step_type": "tool_call", "name": "search"}, format="json"
+        )
+        assert step.json()["control"]["action"] == "pause"
+        assert project_stats(project=project, period="7d")["failed_runs"] == 0
+        assert api.post(f"/api/runs/{run_id}/resume", {"action": "abort"}, format="json").status_code == 200
+        assert project_stats(project=project, period="7d")["failed_runs"] == 1
+
     def test_a_deleted_run_stops_counting(self, known):
         project_stats(project=known, period="7d")
         Run.objects.get(started_at=at(3)).delete()

@@ -62,7 +62,7 @@ def offset(ms: int | None) -> str:
 ROW = (
     '<li class="tl-row tone-{tone} d{depth}{selected}" id="step-{index}" data-index="{index}" data-id="{id}"{parent}{oob}>'
     "{caret}"
-    '<a class="tl-link" href="{href}"{current}>'
+    '<a class="tl-link" href="{href}" hx-get="{fragment}"{current}>'
     '<span class="tl-idx">{index}</span>'
     '<span class="tl-name"><span class="tl-icon type-{type}" title="{type_label}">{icon}</span>'
     '<span class="tl-label">{name}</span></span>'
@@ -79,7 +79,8 @@ def timeline_rows(context, entries, oob: bool = False) -> SafeString:
     """The timeline's rows, built here rather than in a template loop: a page has hundreds, and this
     is ~20 times faster. Every value from a step goes through format_html's escaping."""
     parents, selected = context.get("parents") or set(), context.get("selected")
-    base, query, total = context["detail_url"], context.get("step_query", ""), context["window"].total_ms
+    page, inspector = context["detail_url"], context["inspector_url"]
+    query, total = context.get("step_query", ""), context["window"].total_ms
     icons = {kind: step_icon(kind) for kind in STEP_ICONS}
     html = []
     for entry in entries:
@@ -95,7 +96,8 @@ def timeline_rows(context, entries, oob: bool = False) -> SafeString:
                 parent=format_html(' data-parent="{}"', entry.parent_id) if entry.parent_id else "",
                 oob=mark_safe(' hx-swap-oob="true"') if oob else "",
                 caret=mark_safe(CARET) if entry.id in parents else "",
-                href=f"{base}?step={entry.index}{query}",
+                href=f"{page}?step={entry.index}{query}",
+                fragment=f"{inspector}?step={entry.index}{query}",
                 current=mark_safe(' aria-current="step"') if is_selected else "",
                 type=entry.type,
                 type_label=step_label(entry.type),

@@ -129,6 +129,13 @@ def test_debug_a_run_step_by_step(page, live_server, client, alice, ingest):
     assert inspector_title(page) == "answer"
     assert "is-selected" in page.locator("#step-4").get_attribute("class")
 
+    # 7. Ctrl-click opens a step in a new tab, as a link does, and leaves this page as it is.
+    with page.context.expect_page() as opened:
+        page.locator("#step-1 .tl-link").click(modifiers=["ControlOrMeta"])
+    opened.value.wait_for_url(re.compile(rf"/runs/{run_id}\?step=1$"))
+    assert opened.value.locator("#inspector h2").inner_text() == "lookup"
+    assert inspector_title(page) == "answer" and page.url.endswith("?step=4")
+
 
 def test_watch_a_live_run_gain_steps(page, live_server, client, alice, ingest):
     run = ingest.post("/api/ingest/run", {"agent_name": "live-agent", "input": {"n": 2}}, format="json").json()
@@ -200,7 +207,7 @@ def test_steps_asked_for_while_live_polls_redraw_the_timeline_arrive_whole(page,
 
     held, released = [], []  # step loads wait here until released, so the polls land first
     page.route(
-        re.compile(rf"/runs/{run['id']}\?step=\d+$"),
+        re.compile(rf"/runs/{run['id']}/inspector\?step=\d+$"),
         lambda route: route.continue_() if released else held.append(route),
     )
     page.evaluate(

@@ -117,14 +117,20 @@ def test_delete_checks_ownership_and_method(client_alice, make_run, bob_project)
 # The run debugger --------------------------------------------------------------------------------
 
 
+PARTS = ("header", "inspector", "timeline", "timeline_page")  # the run page's parts, each with its URL
+
+
 def test_detail_requires_login_and_checks_ownership(client, client_alice, make_run, bob_project):
     bobs = make_run(project=bob_project)
     url = reverse("runs:detail", args=[bobs.pk])
     assert client_alice.get(url).status_code == 404
-    assert client_alice.get(reverse("runs:timeline", args=[bobs.pk]), HTTP_HX_REQUEST="true").status_code == 404
-    assert htmx(client_alice, url, "inspector").status_code == 404
+    for part in PARTS:
+        assert htmx(client_alice, reverse(f"runs:{part}", args=[bobs.pk]), part).status_code == 404, part
+        assert client_alice.get(reverse(f"runs:{part}", args=[bobs.pk])).status_code == 404, part
     client.logout()
     assert client.get(url).status_code == 302
+    for part in PARTS:
+        assert client.get(reverse(f"runs:{part}", args=[bobs.pk])).url.startswith("/login"), part
 
 
 def test_detail_shows_header_timeline_and_the_run_in_the_inspector(client_alice, traced_run):
@@ -153,7 +159,7 @@ def test_a_deep_link_opens_that_step(client_alice, traced_run):
 
 
 def test_the_inspector_partial_is_the_inspector_alone(client_alice, traced_run):
-    response = htmx(client_alice, f"/runs/{traced_run.pk}?step=0", "inspector")
+    response = htmx(client_alice, f"/runs/{traced_run.pk}/inspector?step=0", "inspector")
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="card inspector" id="inspector"')
     assert "timeline-rows" not in html and "<html" not in html
@@ -166,28 +172,58 @@ def test_the_inspector_partial_is_the_inspector_alone(client_alice, traced_run):
 def test_a_step_loaded_into_the_inspector_names_its_swap_and_url(client_alice, traced_run):
     """The link that asked may have been redrawn by a live poll before the answer lands: htmx would
     then take neither the swap nor the URL from the timeline around it."""
-    response = htmx(client_alice, f"/runs/{traced_run.pk}?step=1&type=tool_call", "inspector")
+    response = htmx(client_alice, f"/runs/{traced_run.pk}/inspector?step=1&type=tool_call", "inspector")
     assert response["HX-Reswap"] == "outerHTML"
-    assert response["HX-Push-Url"] == f"/runs/{traced_run.pk}?step=1&type=tool_call"
-    watching = htmx(client_alice, f"/runs/{traced_run.pk}?step=1&watch=1", "inspector")
+    assert response["HX-Push-Url"] == f"/runs/{traced_run.pk}?step=1&type=tool_call"  # the page's URL
+    watching = htmx(client_alice, f"/runs/{traced_run.pk}/inspector?step=1&watch=1", "inspector")
     assert "HX-Push-Url" not in watching and "HX-Reswap" not in watching  # a poll moves nothing
-    assert "HX-Push-Url" not in htmx(client_alice, f"/runs/{traced_run.pk}", "run-header")
+    assert "HX-Push-Url" not in htmx(client_alice, f"/runs/{traced_run.pk}/header", "run-header")
 
 
 def test_the_timeline_partial_filters_the_steps(client_alice, traced_run):
-    html = htmx(client_alice, f"/runs/{traced_run.pk}?type=tool_call", "timeline").content.decode()
+    response = htmx(client_alice, f"/runs/{traced_run.pk}/timeline?type=tool_call&step=2", "timeline")
+    html = response.content.decode()
     assert html.lstrip().startswith('<section class="card timeline" id="timeline"')
+    assert response["HX-Push-Url"] == f"/runs/{traced_run.pk}?type=tool_call&step=2"  # the page's URL
     assert ">search</span>" in html and ">read_document</span>" in html and ">plan</span>" not in html
     assert 'id="inspector"' not in html
     assert 'class="tl-row tone-error d0' in html  # filtered: flat
 
 
 def test_the_header_partial_refreshes_counters_axis_and_root(client_alice, traced_run):
-    html = htmx(client_alice, f"/runs/{traced_run.pk}", "run-header").content.decode()
+    html = htmx(client_alice, f"/runs/{traced_run.pk}/header", "run-header").content.decode()
     assert html.lstrip().startswith('<header class="card run-header" id="run-header"')
     assert 'id="tl-axis" data-total-ms="2000" hx-swap-oob="true"' in html
     assert 'id="tl-root" data-index="" hx-swap-oob="true"' in html
     assert "inspector" not in html.split("</header>")[-1]
+
+
+def test_each_part_opened_without_htmx_shows_the_page_with_its_query(client_alice, traced_run):
+    for part in ("header", "inspector", "timeline"):
+        response = client_alice.get(f"{reverse(f'runs:{part}', args=[traced_run.pk])}?step=2&type=tool_call&watch=1")
+        assert (response.status_code, response.url) == (302, f"/runs/{traced_run.pk}?step=2&type=tool_call"), part
+    history = htmx(
+        client_alice, f"/runs/{traced_run.pk}/inspector?step=2", "inspector", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert history.status_code == 302  # htmx restoring its history wants the page, as a reload does
+
+
+def test_the_page_is_the_page_whatever_htmx_targets(client_alice, traced_run):
+    """No switchboard: the page's URL answers the whole page; each part has its own URL."""
+    for target in ("inspector", "run-header", "timeline"):
+        html = htmx(client_alice, f"/runs/{traced_run.pk}?step=2", target).content.decode()
+        assert "<html" in html and html.count('id="inspector"') == 1 and "hx-swap-oob" not in html, target
+
+
+def test_every_step_link_asks_for_the_inspector_and_keeps_the_pages_href(client_alice, traced_run):
+    html = client_alice.get(f"/runs/{traced_run.pk}?type=tool_call").content.decode()
+    links = re.findall(r'<a class="tl-link[^"]*" href="([^"]+)" hx-get="([^"]+)"', html)
+    assert len(links) == 3  # the run and its two tool calls
+    for href, fragment in links:
+        assert fragment.replace("&amp;", "&") == href.replace("&amp;", "&").replace(
+            f"/runs/{traced_run.pk}", f"/runs/{traced_run.pk}/inspector", 1
+        )
+    assert "hx-boost" not in html
 
 
 def test_a_live_run_polls_and_an_ended_one_stops(client_alice, make_run):
@@ -207,9 +243,9 @@ def test_a_live_run_polls_and_an_ended_one_stops(client_alice, make_run):
 
     run.status = RunStatus.COMPLETED
     run.save(update_fields=["status"])
-    last = htmx(client_alice, f"/runs/{run.pk}/timeline?after=1&live=1", "tl-after").content.decode()
+    last = htmx(client_alice, f"/runs/{run.pk}/timeline/page?after=1&live=1", "tl-after").content.decode()
     assert "tl-poll" not in last and "End of run" in last
-    header = htmx(client_alice, f"/runs/{run.pk}", "run-header").content.decode()
+    header = htmx(client_alice, f"/runs/{run.pk}/header", "run-header").content.decode()
     assert 'hx-trigger="every 2s"' not in header and "Completed" in header
 
 
@@ -217,13 +253,13 @@ def test_a_watching_inspector_hears_nothing_until_the_step_ends(client_alice, ma
     run = make_run(agent_name="live", end=False)
     step = add_steps(run, [{"step_type": "llm_call", "name": "thinking", "input": {"q": 1}}])[0]
     first = client_alice.get(f"/runs/{run.pk}?step=0").content.decode()
-    assert f"/runs/{run.pk}?step=0&amp;watch=1" in first
+    assert f"/runs/{run.pk}/inspector?step=0&amp;watch=1" in first
     # The poll shares the inspector's request slot with step loads: it gives way instead of queueing
     # ahead of the step asked for.
     assert re.search(r'watch=1"[^>]*hx-sync="this:drop"', first)
-    assert htmx(client_alice, f"/runs/{run.pk}?step=0&watch=1", "inspector").status_code == 204
+    assert htmx(client_alice, f"/runs/{run.pk}/inspector?step=0&watch=1", "inspector").status_code == 204
     step_update(run=run, step_id=step.pk, data={"output": {"text": "done"}})
-    done = htmx(client_alice, f"/runs/{run.pk}?step=0&watch=1", "inspector")
+    done = htmx(client_alice, f"/runs/{run.pk}/inspector?step=0&watch=1", "inspector")
     assert done.status_code == 200 and "done" in done.content.decode() and "watch=1" not in done.content.decode()
 
 
@@ -237,7 +273,7 @@ def test_a_long_run_opens_around_the_step_without_every_payload(client_alice, lo
 
 
 def test_timeline_pages_after_and_before(client_alice, long_run):
-    url = reverse("runs:timeline", args=[long_run.pk])
+    url = reverse("runs:timeline_page", args=[long_run.pk])
     after = htmx(client_alice, f"{url}?after=399", "tl-after").content.decode()
     assert [int(i) for i in re.findall(r'id="step-(\d+)" data-index', after)] == list(range(400, 450))
     assert "End of run" in after and "<html" not in after
@@ -248,18 +284,19 @@ def test_timeline_pages_after_and_before(client_alice, long_run):
 
 
 def test_timeline_without_htmx_goes_to_the_page(client_alice, long_run):
-    url = reverse("runs:timeline", args=[long_run.pk])
+    url = reverse("runs:timeline_page", args=[long_run.pk])
     response = client_alice.get(f"{url}?after=199&type=custom")
     assert response.status_code == 302 and response["Location"] == f"/runs/{long_run.pk}?step=200&type=custom"
 
 
 def test_detail_and_timeline_query_counts_are_pinned(client_alice, long_run, django_assert_max_num_queries):
     # session, user, run, window before and after it, an ancestor outside it, the step, the sidebar's
-    # current project and project list, the Replay dialog's steps and the run's replays
-    with django_assert_max_num_queries(11):
+    # current project and project list, the Replay dialog's steps, the run's replays and what the
+    # registered panels read (one, today)
+    with django_assert_max_num_queries(12):
         client_alice.get(f"/runs/{long_run.pk}?step=302")
     # Partials: session, user, the current project (the context processor asks), then their own.
     with django_assert_max_num_queries(6):  # + run, steps, one ancestor lookup
-        htmx(client_alice, f"{reverse('runs:timeline', args=[long_run.pk])}?after=201", "tl-after")
+        htmx(client_alice, f"{reverse('runs:timeline_page', args=[long_run.pk])}?after=201", "tl-after")
     with django_assert_max_num_queries(5):  # + run, step
-        htmx(client_alice, f"/runs/{long_run.pk}?step=10", "inspector")
+        htmx(client_alice, f"/runs/{long_run.pk}/inspector?step=10", "inspector")

@@ -482,9 +482,10 @@ def test_a_runs_verdicts_list_the_tests_that_judged_it(client_alice, assertion_t
     test_evaluate(test=assertion_test, run=failing_run)
     latest = test_evaluate(test=assertion_test, run=failing_run)
     test_evaluate(test=custom, run=failing_run)
-    response = client_alice.get(f"/tests/for-run/{failing_run.pk}", **HTMX)
-    html = body(response)
-    assert response.status_code == 200 and "<html" not in html
+    response = client_alice.get(f"/runs/{failing_run.pk}")  # a panel of the run's page
+    page = body(response)
+    assert response.status_code == 200 and "css/tests.css" in page[: page.index("</head>")]
+    html = page[page.index('<section class="test-verdicts"') :]
     assert html.count('class="test-verdict"') == 2  # the latest verdict of each test
     assert f'href="/tests/{assertion_test.pk}?result={latest.pk}"' in html
     assert "answers 42" in html and "cheap" in html
@@ -493,7 +494,7 @@ def test_a_runs_verdicts_list_the_tests_that_judged_it(client_alice, assertion_t
 
 
 def test_a_run_nobody_judged_says_so(client_alice, demo_run):
-    html = body(client_alice.get(f"/tests/for-run/{demo_run.pk}"))
+    html = body(client_alice.get(f"/runs/{demo_run.pk}"))
     assert "No test has judged this run yet." in html and "support-bot" in html
 
 
@@ -509,7 +510,6 @@ def urls(test, test_run, run) -> list[tuple[str, str, dict]]:
         ("post", f"/tests/{test.pk}/toggle", {"enabled": "0"}),
         ("post", f"/tests/{test.pk}/run", {"run_id": str(run.pk)}),
         ("post", f"/tests/{test.pk}/delete", {}),
-        ("get", f"/tests/for-run/{run.pk}", {}),
     ]
 
 
