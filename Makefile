@@ -34,8 +34,9 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# To the server `make run PORT=...` serves; AGENTSCOPE_BASE_URL, when set, wins.
 demo: install
-	$(BIN)/python examples/research_agent.py --runs 12
+	AGENTSCOPE_BASE_URL=$${AGENTSCOPE_BASE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/python examples/research_agent.py --runs 12
 
 bench-ingest: install
 	$(BIN)/python bench/ingest.py

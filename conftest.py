@@ -1,6 +1,7 @@
 """Fixtures shared by every app's tests: alice owns things, bob is another tenant."""
 
 import pytest
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
@@ -8,6 +9,12 @@ from apps.accounts.tokens import tokens_for_user
 from apps.projects.services import api_key_create, project_create
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Every test starts with no sign-in attempt, sign-up or wrong key counted against 127.0.0.1."""
+    caches["throttles"].clear()
 
 
 @pytest.fixture

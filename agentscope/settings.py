@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.projects.middleware.CurrentProjectMiddleware",
+    # Last, so that it sees a view's exception first: a database that can't be reached is a 503.
+    "apps.core.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "agentscope.urls"
@@ -92,12 +94,26 @@ TEMPLATES = [
 # Database: SQLite file by default, PostgreSQL (psycopg 3 with its pool) when DATABASE_URL says so.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    from apps.core.db import pool_check
+
+    # A request waits this long for a connection, then answers 503 (apps.core.unavailable).
+    _pool_timeout = env.float("DB_POOL_TIMEOUT", default=3)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
-        "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
-        "timeout": env.int("DB_POOL_TIMEOUT", default=10),
-    }
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=3),
+            "pool": {
+                "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+                "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+                "timeout": _pool_timeout,
+                # Connections the server dropped (restart, pg_terminate_backend) never reach a request.
+                "check": pool_check("default"),
+                # The pool retries a failed connection in the background with a growing delay: give up
+                # as soon, so the next request tries at once and a database back up is used at once.
+                "reconnect_timeout": _pool_timeout,
+            },
+        }
+    )
 else:
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
@@ -139,13 +155,21 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
+# The cache. Throttles count in their own alias, which every worker must share: Redis when REDIS_URL is
+# set, else the database (a table `migrate` creates); tests keep local memory unless they test sharing.
+# The default alias holds derived data only (timeline depths), so it may stay in each process.
 REDIS_URL = env("REDIS_URL", default="")
+_redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+_local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+_database = {
+    "BACKEND": "apps.core.cache.DatabaseCache",
+    "LOCATION": "agentscope_cache",
+    # Django culls a third of the table past MAX_ENTRIES: live counters must not be dropped that way.
+    "OPTIONS": {"MAX_ENTRIES": 10_000},
+}
 CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    "default": _redis if REDIS_URL else _local,
+    "throttles": _redis if REDIS_URL else ({**_local, "LOCATION": "throttles"} if TESTING else _database),
 }
 
 # CORS: the brief's .env.example writes a JSON list; a comma-separated list works too.
@@ -163,6 +187,10 @@ CORS_ALLOW_HEADERS = (
     "x-agentscope-key",
 )
 
+# How many proxies in front of the app append the address they saw to X-Forwarded-For: the client IP
+# is that many hops from the right. 0 (no proxy) believes no header and uses REMOTE_ADDR.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
@@ -171,9 +199,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.PageSizePagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
+    # A JSON API: the schema offers one body format, and any other is a 415.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "apps.core.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"ingest": env("INGEST_THROTTLE_RATE", default="6000/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "ingest": env("INGEST_THROTTLE_RATE", default="6000/min"),
+        "login_account": env("LOGIN_ACCOUNT_THROTTLE_RATE", default="10/min"),
+        "login_ip": env("LOGIN_IP_THROTTLE_RATE", default="30/min"),
+        "register_ip": env("REGISTER_IP_THROTTLE_RATE", default="10/hour"),
+        "api_key_failure_ip": env("API_KEY_FAILURE_THROTTLE_RATE", default="30/min"),
+    },
+    # The client IP (throttles) is REMOTE_ADDR, unless proxies in front of the app say otherwise.
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

@@ -12,6 +12,7 @@ from apps.ingest.otlp.api import TracesView
 from apps.projects import api as projects_api
 
 handler404 = "apps.core.views.not_found"
+handler500 = "apps.core.unavailable.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -27,8 +27,10 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import agentscope_sdk as agentscope
+from agentscope_sdk.client import Ping, ping
 
 CORPUS_DIR = Path(__file__).with_name("corpus")
 _STOPWORDS = (
@@ -286,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", default=os.environ.get("AGENTSCOPE_BASE_URL", "http://127.0.0.1:8000"))
     parser.add_argument("--api-key", default=os.environ.get("AGENTSCOPE_API_KEY"))
     args = parser.parse_args(argv)
-    if not args.api_key:
-        print("Set AGENTSCOPE_API_KEY (or pass --api-key): create a key in the project's Settings.", file=sys.stderr)
+    problem = what_to_do(args.base_url.rstrip("/"), ping(args.base_url, args.api_key))
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     client = agentscope.configure(api_key=args.api_key, base_url=args.base_url)
     print(f"Sending {args.runs} runs to {client.base_url}")
@@ -302,14 +305,36 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"[{number + 1:2}] {AGENT_NAMES[agent]:<18} {status:<9} {took:6.0f} ms  {question} -> {str(outcome)[:90]}"
         )
-    delivered = client.flush(timeout=60)
+    client.close(timeout=30)
+    print(client.summary())
     stats = client.stats()
-    print(f"Events sent: {stats['sent']}, refused or lost: {stats['failed'] + stats['dropped']}")
-    if not delivered or stats["failed"] or stats["dropped"]:
-        print("Some events did not reach the server; see the warnings above.", file=sys.stderr)
+    if stats["failed"] or stats["dropped"] or stats["queued"]:
+        print("Some runs are missing or incomplete on the server; see the warnings above.", file=sys.stderr)
         return 1
     print(f"Open {client.base_url}/runs to see them.")
     return 0
+
+
+def what_to_do(base_url: str, found: Ping) -> str | None:
+    """What to tell a person whose server or key isn't ready, in words they can act on."""
+    address = urlsplit(base_url)
+    port = address.port or (443 if address.scheme == "https" else 80)
+    if address.hostname in ("127.0.0.1", "localhost", "::1"):
+        start, demo = f"Start it with `make run PORT={port}`", f"AGENTSCOPE_API_KEY=as_... make demo PORT={port}"
+    else:
+        start, demo = "Check that it is up", "AGENTSCOPE_API_KEY=as_... make demo"
+    create = f"Create a key at {base_url}/settings (API keys), then run:\n    {demo}"
+    if found.problem == "unreachable":
+        return (
+            f"No server answers at {base_url} ({found.detail}).\n{start}, or set AGENTSCOPE_BASE_URL to where it runs."
+        )
+    if found.problem == "unhealthy":
+        return f"The server at {base_url} is not ready: {found.detail}\nIs it AgentScope? {start}."
+    if found.problem == "no_key":
+        return f"No API key: set AGENTSCOPE_API_KEY (or pass --api-key).\n{create}"
+    if found.problem == "key_refused":
+        return f"The server at {base_url} refused the API key ({found.detail}).\n{create}"
+    return None
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 import pytest
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.breakpoints.models import Breakpoint, BreakpointHit
+from apps.core.models import CacheEntry
 from apps.dashboard.models import AgentDay, RollupDay
 from apps.mcp.models import McpLog, McpTool, McpToolVersion
 from apps.projects.services import api_key_create
@@ -28,6 +30,7 @@ def one_of_each(project):
     step = RunStep.objects.create(run=run, step_index=0, step_type="tool_call", name="search", error={"m": "x"})
     test = Test.objects.create(project=project, name="t", test_type="custom", config={"expression": "run"})
     TestRun.objects.create(test=test, run=run, status="passed")
+    CacheEntry.objects.create(cache_key=":1:throttle_login_ip_192.0.2.1_0", value="gAVLAS4=", expires=timezone.now())
     bp = Breakpoint.objects.create(
         project=project, condition_type="step_type", condition_value={"step_type": "llm_call"}
     )

@@ -1,26 +1,27 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 
 from apps.accounts import services
-from apps.accounts.serializers import LoginInput, LogoutInput, UserOutput
+from apps.accounts.serializers import LoginInput, LogoutInput, SessionOutput, UserOutput
+from apps.accounts.throttling import LoginAccountThrottle, LoginIpThrottle
 from apps.accounts.tokens import tokens_for_user
 from apps.core.api import validated
-from apps.core.errors import error_response
+from apps.core.errors import ErrorOutput, error_response
 
 
-class LoginThrottle(AnonRateThrottle):
-    scope = "login"
-    rate = "30/min"
-
-
-@extend_schema(request=LoginInput, responses={200: dict})
+@extend_schema(
+    request=LoginInput,
+    responses={
+        200: SessionOutput,
+        401: OpenApiResponse(ErrorOutput, description="Wrong email or password, or a deactivated account."),
+    },
+)
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
-@throttle_classes([LoginThrottle])
+@throttle_classes([LoginIpThrottle, LoginAccountThrottle])
 def login(request):
     user = services.user_authenticate(**validated(LoginInput, request.data))
     if user is None:

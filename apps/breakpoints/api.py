@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
@@ -19,7 +19,8 @@ from apps.breakpoints.serializers import (
     ToggleInput,
 )
 from apps.core.api import validated
-from apps.core.pagination import paginated
+from apps.core.errors import ErrorOutput
+from apps.core.pagination import paginated, paginates
 from apps.projects.authentication import ApiKeyAuthentication, HasApiKey
 from apps.projects.selectors import project_get
 from apps.runs.models import RunStep
@@ -28,6 +29,7 @@ from apps.runs.selectors import run_get_for_project, run_get_for_user
 
 @extend_schema(methods=["GET"], parameters=[BreakpointListQuery], responses={200: BreakpointOutput(many=True)})
 @extend_schema(methods=["POST"], request=BreakpointInput, responses={201: BreakpointOutput})
+@paginates
 @api_view(["GET", "POST"])
 def breakpoint_list(request):
     if request.method == "GET":
@@ -96,7 +98,13 @@ def run_control_api(request, run_id):
     return Response(services.breakpoint_hit_time_out(run=run, hit_id=data["hit_id"], waited_ms=data.get("waited_ms")))
 
 
-@extend_schema(request=ResumeInput, responses={200: ResumeOutput})
+@extend_schema(
+    request=ResumeInput,
+    responses={
+        200: ResumeOutput,
+        409: OpenApiResponse(ErrorOutput, description="Nothing waits at a breakpoint, or someone decided first."),
+    },
+)
 @api_view(["POST"])
 def run_resume_api(request, run_id):
     run = run_get_for_user(user=request.user, run_id=run_id)

@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.breakpoints.models import Breakpoint, BreakpointHit, ConditionType, HitAction
+from apps.core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from apps.runs.models import Run
 
 
@@ -22,11 +23,11 @@ class BreakpointOutput(serializers.ModelSerializer):
 
 
 class BreakpointUpdateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=255, required=False, allow_blank=True, allow_null=True)
+    name = StrictCharField(max_length=255, required=False, allow_blank=True, allow_null=True)
     condition_type = serializers.ChoiceField(choices=ConditionType.choices)
     condition_value = serializers.JSONField(required=False, allow_null=True)
-    agent_name = serializers.CharField(max_length=255, required=False, allow_blank=True, allow_null=True)
-    enabled = serializers.BooleanField(required=False, default=True)
+    agent_name = StrictCharField(max_length=255, required=False, allow_blank=True, allow_null=True)
+    enabled = StrictBooleanField(required=False, default=True)
 
 
 class BreakpointInput(BreakpointUpdateInput):
@@ -38,13 +39,13 @@ class BreakpointListQuery(serializers.Serializer):
 
 
 class ToggleInput(serializers.Serializer):
-    enabled = serializers.BooleanField(required=False, help_text="Omit to flip the current value.")
+    enabled = StrictBooleanField(required=False, help_text="Omit to flip the current value.")
 
 
 class BreakpointTestInput(serializers.Serializer):
     condition_type = serializers.ChoiceField(choices=ConditionType.choices)
     condition_value = serializers.JSONField(required=False, allow_null=True)
-    agent_name = serializers.CharField(max_length=255, required=False, allow_blank=True, allow_null=True)
+    agent_name = StrictCharField(max_length=255, required=False, allow_blank=True, allow_null=True)
     step_id = serializers.UUIDField(required=False, help_text="Omit to test against the project's latest step.")
     project_id = serializers.UUIDField(required=False)
 
@@ -87,8 +88,8 @@ class ControlQuery(serializers.Serializer):
 
 class ControlTimeoutInput(serializers.Serializer):
     hit_id = serializers.UUIDField()
-    timed_out = serializers.BooleanField()
-    waited_ms = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    timed_out = StrictBooleanField()
+    waited_ms = StrictIntegerField(min_value=0, required=False, allow_null=True)
 
     def validate_timed_out(self, value):
         if not value:

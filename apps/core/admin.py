@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.db import models
 from django.utils.html import format_html
 
+from apps.core.models import CacheEntry
+
 
 class PrettyJSONFormField(forms.JSONField):
     """Shows stored JSON indented in the admin's edit form."""
@@ -33,3 +35,20 @@ def json_preview(value, length: int = 80) -> str:
         return "—"
     text = json.dumps(value, ensure_ascii=False)
     return format_html("<code>{}</code>", text if len(text) <= length else text[: length - 1] + "…")
+
+
+@admin.register(CacheEntry)
+class CacheEntryAdmin(admin.ModelAdmin):
+    """The database cache, which holds the throttles' counters when there is no Redis: deleting a
+    `throttle_login_account_…` or `throttle_…_<ip>_…` row lets that account or address try again now."""
+
+    list_display = ["cache_key", "expires"]
+    search_fields = ["cache_key"]
+    readonly_fields = ["cache_key", "value", "expires"]
+    ordering = ["-expires"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

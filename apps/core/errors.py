@@ -1,7 +1,7 @@
 """One error shape for every API answer: {"detail": "...", "errors": {"field": ["..."]}}."""
 
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -14,6 +14,18 @@ class ApplicationError(Exception):
         self.detail = detail
         self.errors = errors or {}
         self.status = status
+
+
+class ErrorOutput(serializers.Serializer):
+    """The shape of every API error (the OpenAPI schema's `Error`)."""
+
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), help_text="Messages by field; may be empty."
+    )
+
+    class Meta:
+        ref_name = "Error"
 
 
 def error_response(detail: str, *, errors: dict | None = None, status: int = 400, headers=None):

@@ -16,3 +16,18 @@ class TimestampedModel(UUIDModel):
 
     class Meta:
         abstract = True
+
+
+class CacheEntry(models.Model):
+    """The table of the database cache (`createcachetable`'s columns) that throttles count in when
+    there is no Redis: a model, so that `migrate` creates it wherever the app runs."""
+
+    cache_key = models.CharField(max_length=255, primary_key=True)
+    value = models.TextField()
+    expires = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "agentscope_cache"
+
+    def __str__(self) -> str:
+        return self.cache_key

@@ -5,6 +5,7 @@ import uuid
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.fields import StrictCharField, StrictIntegerField
 from apps.mcp.models import LogType, McpLog, McpTool
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
 from apps.runs.services import INT_MAX
@@ -31,11 +32,11 @@ def _metadata():
 
 
 def _count():
-    return serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=INT_MAX)
+    return StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=INT_MAX)
 
 
 def _name(**kwargs):
-    return serializers.CharField(max_length=255, **kwargs)
+    return StrictCharField(max_length=255, **kwargs)
 
 
 # Input ------------------------------------------------------------------------------------------
@@ -84,7 +85,7 @@ class IngestStepCreateInput(serializers.Serializer):
     started_at = serializers.DateTimeField(required=False, allow_null=True)
     ended_at = serializers.DateTimeField(required=False, allow_null=True)
     parent_id = StrictUUIDField(required=False, allow_null=True)
-    step_index = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_STEP_INDEX)
+    step_index = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_STEP_INDEX)
     status = serializers.ChoiceField(StepStatus.choices, required=False)
 
 
@@ -125,7 +126,7 @@ class IngestMcpToolInput(serializers.Serializer):
 
     tool_name = _name()
     title = _name(required=False, allow_null=True, allow_blank=True)
-    description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    description = StrictCharField(required=False, allow_null=True, allow_blank=True)
     input_schema = _object(help_text="A JSON Schema object; calls are checked against it as they are logged.")
     output_schema = _object(help_text="A JSON Schema object.")
     annotations = _object(help_text="The server's hints, e.g. readOnlyHint, destructiveHint.")
@@ -189,7 +190,16 @@ class IngestBatchInput(serializers.Serializer):
 
 
 class IngestBatchSchemaInput(serializers.Serializer):
-    events = IngestBatchEventInput(many=True, help_text=f"At most {MAX_BATCH_EVENTS} events.")
+    # Any JSON value is taken as an event: each is checked on its own and answered in `results`, so that
+    # a malformed event (a status 400 there) sinks no other. Documented as what is taken.
+    events = serializers.ListField(
+        child=serializers.JSONField(),
+        max_length=MAX_BATCH_EVENTS,
+        help_text=(
+            f'At most {MAX_BATCH_EVENTS} events, each `{{"type": ..., "body": {{...}}}}`; one that is not '
+            "gets status 400 in `results`, and the others are written."
+        ),
+    )
 
 
 # Output -----------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from apps.core.api import validated
-from apps.core.pagination import paginated
+from apps.core.pagination import paginated, paginates
 from apps.ingest.api import errors, ingest_api, project
 from apps.runs.selectors import run_get_for_project
 from apps.testing.models import Test
@@ -53,6 +53,7 @@ class IngestTestRunQuery(serializers.Serializer):
     responses={200: IngestTestOutput(many=True), **errors(400)},
     description="The enabled tests of the key's project that carry an `input`, by name (paginated).",
 )
+@paginates
 @ingest_api(["GET"])
 def ingest_tests(request):
     query = validated(IngestTestQuery, request.query_params)
@@ -66,6 +67,7 @@ def ingest_tests(request):
     responses={200: TestRunOutput(many=True), **errors(400, 404)},
     description="The verdicts on one run of the key's project, newest first (paginated).",
 )
+@paginates
 @ingest_api(["GET"])
 def ingest_test_runs(request):
     query = validated(IngestTestRunQuery, request.query_params)

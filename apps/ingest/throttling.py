@@ -1,13 +1,13 @@
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 
+from apps.core.throttling import CountingThrottle
 from apps.projects.models import ApiKey
 
 DEFAULT_RATE = "6000/min"
 
 
-class IngestThrottle(SimpleRateThrottle):
-    """Requests per API key, counted in the Django cache (shared by every server once it is Redis).
+class IngestThrottle(CountingThrottle):
+    """Requests per API key, counted in the throttles' cache that every worker shares.
 
     The rate is `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["ingest"]` (env `INGEST_THROTTLE_RATE`),
     read per request rather than at import time so a changed setting applies at once.

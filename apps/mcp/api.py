@@ -5,7 +5,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from apps.core.api import validated
-from apps.core.pagination import PAGE, paginated
+from apps.core.pagination import paginated, paginates
 from apps.mcp import selectors
 from apps.mcp.serializers import (
     McpLogFilter,
@@ -26,7 +26,8 @@ def parsed(serializer_class, request) -> dict:
     return filters
 
 
-@extend_schema(tags=["mcp"], parameters=[McpToolFilter, *PAGE], responses={200: McpToolOutput(many=True)})
+@extend_schema(tags=["mcp"], parameters=[McpToolFilter], responses={200: McpToolOutput(many=True)})
+@paginates
 @api_view(["GET"])
 def tool_list(request):
     tools = selectors.tools_for_user(user=request.user, **parsed(McpToolFilter, request))
@@ -39,7 +40,8 @@ def tool_detail(request, tool_id):
     return Response(McpToolDetailOutput(selectors.tool_detail(user=request.user, tool_id=tool_id)).data)
 
 
-@extend_schema(tags=["mcp"], parameters=[McpLogFilter, *PAGE], responses={200: McpLogOutput(many=True)})
+@extend_schema(tags=["mcp"], parameters=[McpLogFilter], responses={200: McpLogOutput(many=True)})
+@paginates
 @api_view(["GET"])
 def log_list(request):
     logs = selectors.logs_for_user(user=request.user, **parsed(McpLogFilter, request))

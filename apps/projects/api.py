@@ -3,20 +3,27 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from apps.accounts.api import LoginThrottle
 from apps.accounts.serializers import RegisterInput, UserOutput
+from apps.accounts.throttling import RegisterIpThrottle
 from apps.accounts.tokens import tokens_for_user
 from apps.core.api import validated
-from apps.core.pagination import paginated
+from apps.core.pagination import paginated, paginates
 from apps.projects import selectors, services
-from apps.projects.serializers import ApiKeyCreateInput, ApiKeyOutput, ProjectInput, ProjectOutput
+from apps.projects.serializers import (
+    ApiKeyCreatedOutput,
+    ApiKeyCreateInput,
+    ApiKeyOutput,
+    ProjectInput,
+    ProjectOutput,
+    SignupOutput,
+)
 
 
-@extend_schema(request=RegisterInput, responses={201: dict})
+@extend_schema(request=RegisterInput, responses={201: SignupOutput})
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
-@throttle_classes([LoginThrottle])
+@throttle_classes([RegisterIpThrottle])
 def register(request):
     user, project = services.account_signup(**validated(RegisterInput, request.data))
     body = {**tokens_for_user(user), "user": UserOutput(user).data, "project": ProjectOutput(project).data}
@@ -25,6 +32,7 @@ def register(request):
 
 @extend_schema(methods=["GET"], responses={200: ProjectOutput(many=True)})
 @extend_schema(methods=["POST"], request=ProjectInput, responses={201: ProjectOutput})
+@paginates
 @api_view(["GET", "POST"])
 def project_list(request):
     if request.method == "GET":
@@ -49,7 +57,8 @@ def project_detail(request, project_id):
 
 
 @extend_schema(methods=["GET"], responses={200: ApiKeyOutput(many=True)})
-@extend_schema(methods=["POST"], request=ApiKeyCreateInput, responses={201: dict})
+@extend_schema(methods=["POST"], request=ApiKeyCreateInput, responses={201: ApiKeyCreatedOutput})
+@paginates
 @api_view(["GET", "POST"])
 def api_key_list(request, project_id):
     project = selectors.project_get(user=request.user, project_id=project_id)

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from apps.accounts.serializers import SessionOutput
+from apps.core.fields import StrictCharField
 from apps.projects.models import ApiKey, Project
 
 
@@ -10,8 +12,8 @@ class ProjectOutput(serializers.ModelSerializer):
 
 
 class ProjectInput(serializers.Serializer):
-    name = serializers.CharField(max_length=255)
-    description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    name = StrictCharField(max_length=255)
+    description = StrictCharField(required=False, allow_blank=True, allow_null=True)
 
 
 class ApiKeyOutput(serializers.ModelSerializer):
@@ -22,8 +24,19 @@ class ApiKeyOutput(serializers.ModelSerializer):
         fields = ["id", "project_id", "name", "key_prefix", "last_used_at", "created_at", "revoked_at", "is_revoked"]
 
 
+class ApiKeyCreatedOutput(ApiKeyOutput):
+    key = serializers.CharField(read_only=True, help_text="The whole key: shown this once, only its hash is kept.")
+
+    class Meta(ApiKeyOutput.Meta):
+        fields = [*ApiKeyOutput.Meta.fields, "key"]
+
+
+class SignupOutput(SessionOutput):
+    project = ProjectOutput(help_text="The account's first project.")
+
+
 class ApiKeyCreateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=255, required=False, allow_blank=True, allow_null=True)
+    name = StrictCharField(max_length=255, required=False, allow_blank=True, allow_null=True)
 
 
 class StatsOutput(serializers.Serializer):

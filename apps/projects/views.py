@@ -7,8 +7,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from apps.accounts.forms import RegisterForm
+from apps.accounts.throttling import RegisterIpThrottle
 from apps.core.errors import ApplicationError
 from apps.core.htmx import render_htmx
+from apps.core.throttling import render_throttled, throttle_wait, throttled_message
 from apps.projects import selectors, services
 from apps.projects.forms import ApiKeyForm, ProjectDeleteForm, ProjectForm
 
@@ -52,6 +54,9 @@ def register(request):
     if request.user.is_authenticated:
         return redirect("dashboard:index")
     form = RegisterForm(request.POST or None)
+    if request.method == "POST" and (wait := throttle_wait(request, [RegisterIpThrottle()])):
+        form.add_error(None, throttled_message("sign-ups from your network", wait))
+        return render_throttled(request, "projects/register.html", {"form": form}, wait)
     if request.method == "POST" and form.is_valid():
         try:
             user, project = services.account_signup(**form.cleaned_data)

@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.fields import StrictIntegerField
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
 from apps.runs.selectors import RUN_ROW_FIELDS
 
@@ -185,7 +186,7 @@ class TimelineOutput(serializers.Serializer):
 
 
 class ReplayInput(serializers.Serializer):
-    from_step = serializers.IntegerField(help_text="The step to fork at: steps before it are copied as recorded.")
+    from_step = StrictIntegerField(help_text="The step to fork at: steps before it are copied as recorded.")
     input = serializers.JSONField(
         required=False, allow_null=True, help_text="A new run input (default: the original's)."
     )

@@ -1,11 +1,12 @@
 """/api/tests and /api/test-runs: JWT or session, scoped to the caller's projects."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from apps.core.api import validated
-from apps.core.pagination import PAGE, paginated
+from apps.core.errors import ErrorOutput
+from apps.core.pagination import paginated, paginates
 from apps.projects.selectors import project_get
 from apps.testing import selectors, services
 from apps.testing.serializers import (
@@ -20,8 +21,9 @@ from apps.testing.serializers import (
 )
 
 
-@extend_schema(methods=["GET"], parameters=[TestFilter, *PAGE], responses={200: TestOutput(many=True)})
+@extend_schema(methods=["GET"], parameters=[TestFilter], responses={200: TestOutput(many=True)})
 @extend_schema(methods=["POST"], request=TestCreateInput, responses={201: TestOutput})
+@paginates
 @api_view(["GET", "POST"])
 def test_list(request):
     if request.method == "GET":
@@ -52,7 +54,7 @@ def test_detail(request, test_id):
 
 @extend_schema(
     request=TestExecuteInput,
-    responses={201: TestRunOutput},
+    responses={201: TestRunOutput, 409: OpenApiResponse(ErrorOutput, description="No finished run to judge.")},
     description="Evaluate now against run_id, else the latest finished run the test targets (409 if none).",
 )
 @api_view(["POST"])
@@ -63,7 +65,8 @@ def test_run(request, test_id):
     return Response(TestRunOutput(test_run).data, status=201)
 
 
-@extend_schema(parameters=[TestRunHistoryFilter, *PAGE], responses={200: TestRunOutput(many=True)})
+@extend_schema(parameters=[TestRunHistoryFilter], responses={200: TestRunOutput(many=True)})
+@paginates
 @api_view(["GET"])
 def test_history(request, test_id):
     test = selectors.test_get(user=request.user, test_id=test_id)
@@ -71,7 +74,8 @@ def test_history(request, test_id):
     return paginated(request, selectors.test_runs_for_test(test=test, **filters), TestRunOutput)
 
 
-@extend_schema(parameters=[TestRunFilter, *PAGE], responses={200: TestRunOutput(many=True)})
+@extend_schema(parameters=[TestRunFilter], responses={200: TestRunOutput(many=True)})
+@paginates
 @api_view(["GET"])
 def test_run_list(request):
     filters = validated(TestRunFilter, request.query_params, omit_none=True)

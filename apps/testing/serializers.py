@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.core.fields import StrictBooleanField, StrictCharField
 from apps.testing.models import Test, TestRun, TestRunStatus, TestType
 
 
@@ -29,11 +30,11 @@ class TestOutput(serializers.ModelSerializer):
 
 
 class TestInput(serializers.Serializer):
-    name = serializers.CharField(max_length=255)
-    description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    name = StrictCharField(max_length=255)
+    description = StrictCharField(required=False, allow_blank=True, allow_null=True)
     test_type = serializers.ChoiceField(choices=TestType.choices)
     config = serializers.JSONField(help_text="See docs: target, input, and the type's checks.")
-    enabled = serializers.BooleanField(required=False, default=True)
+    enabled = StrictBooleanField(required=False, default=True)
 
 
 class TestCreateInput(TestInput):

@@ -14,13 +14,13 @@ The module-level functions use a default client configured from the environment
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
+from agentscope_sdk import breakpoints, client, decorators, replay, tracing
 from agentscope_sdk._version import __version__
-from agentscope_sdk.breakpoints import Aborted
-from agentscope_sdk.client import Client
+from agentscope_sdk.client import Client, configure, get_client
+from agentscope_sdk.control import Aborted
 from agentscope_sdk.decorators import make_decorator
 from agentscope_sdk.tracing import Run, Step, current_run, current_step
 
@@ -43,28 +43,13 @@ __all__ = [
     "trace",
 ]
 
-_default: Client | None = None
-_default_lock = threading.Lock()
-
-
-def configure(api_key: str | None = None, base_url: str | None = None, **options: Any) -> Client:
-    """Replace the default client (closing the previous one) and return it."""
-    global _default
-    with _default_lock:
-        previous, _default = _default, Client(api_key, base_url, **options)
-    if previous is not None:
-        previous.close()
-    return _default
-
-
-def get_client() -> Client:
-    """The default client, created from the environment on first use."""
-    global _default
-    if _default is None:
-        with _default_lock:
-            if _default is None:
-                _default = Client()
-    return _default
+# The client is the lowest layer that records; the layers above lend it what they make.
+client.plug_in(
+    run=tracing.Run,
+    decorator=decorators.make_decorator,
+    replay=replay.replay_run,
+    breakpoints=breakpoints.Breakpoints,
+)
 
 
 def run(agent_name: str, **options: Any) -> Run:

@@ -8,8 +8,10 @@ flushed so the run exists on the server, the step is posted as running to
 `POST /api/ingest/run/{id}/step`, and when the answer is "pause" the call polls
 `GET /api/ingest/run/{id}/control?hit_id=` (every 0.25 s, doubling up to 2 s) until the decision or
 the maximum wait. A `custom` breakpoint is a JMESPath expression only the server evaluates, so it
-could stop any step. After a step fails, an `on_error` breakpoint does the same with the step's
-completion (`PATCH .../step/{step_id}`). Async callers wait with `asyncio.sleep` and do their HTTP in
+could stop any step; so could a condition type this SDK doesn't know. After a step fails, an
+`on_error` breakpoint (or an unknown one) does the same with the step's completion
+(`PATCH .../step/{step_id}`). Whether SDK and server agree is tested on one file of cases,
+sdk/tests/cases/breakpoint_matching.json. Async callers wait with `asyncio.sleep` and do their HTTP in
 a worker thread, so the event loop never blocks.
 """
 
@@ -28,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from agentscope_sdk.transport import http_client, json_body
+from agentscope_sdk.control import ACTIONS, CONTINUE, Decision, Pauses
+from agentscope_sdk.delivery import http_client, json_body
 
 if TYPE_CHECKING:
     from agentscope_sdk.transport import Sender
@@ -42,31 +45,18 @@ POLL_FIRST, POLL_MAX = 0.25, 2.0
 SEND_ATTEMPTS = 3
 DEFAULT_MAX_WAIT = 600.0
 OFF = frozenset({"off", "0", "false", "no", "disabled"})
-ACTIONS = ("continue", "skip", "abort")
+BEFORE_ONLY = frozenset({"step_type", "step_name", "custom"})  # conditions checked only before a step runs
 _instances: weakref.WeakSet[Breakpoints] = weakref.WeakSet()
-
-
-class Aborted(BaseException):
-    """Raised in the agent where a person pressed Abort at a breakpoint; the run ends failed with
-    `message` (who aborted it, where).
-
-    Like KeyboardInterrupt and asyncio.CancelledError it derives from BaseException, so an agent's
-    `except Exception:` around a tool call doesn't swallow it and go on with a run that has ended."""
-
-    def __init__(self, message: str = "Aborted at a breakpoint", *, hit_id: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.hit_id = hit_id
-
-    @property
-    def error(self) -> dict[str, str]:
-        """The run's error, as the server recorded it."""
-        return {"message": self.message, "type": "Aborted"}
 
 
 @dataclass(frozen=True)
 class Rule:
-    """An enabled breakpoint as the SDK sees it: enough to tell which steps it could stop."""
+    """An enabled breakpoint as the SDK sees it: enough to tell which steps it could stop.
+
+    The server decides; the SDK only has to never miss a step the server would stop. So a rule this
+    SDK can't judge (a `custom` JMESPath expression, or a condition type added to the server after
+    this SDK was written) may stop any step, before it runs and after it fails: the step is posted
+    synchronously and the server's answer says whether it pauses."""
 
     condition_type: str
     value: dict
@@ -83,6 +73,7 @@ class Rule:
         return not self.agent_name or self.agent_name == agent_name
 
     def may_stop(self, agent_name: str | None, step_type: str, name: str | None) -> bool:
+        """Before the step runs."""
         if not self.applies_to(agent_name):
             return False
         kind = self.condition_type
@@ -91,39 +82,11 @@ class Rule:
         if kind == "step_name":
             pattern, name = self.value.get("pattern") or "", name or ""
             return fnmatchcase(name, pattern) if self.value.get("match") == "glob" else name == pattern
-        return kind == "custom"
+        return kind != "on_error"  # custom, or unknown to this SDK: the server decides
 
-
-@dataclass(frozen=True)
-class Decision:
-    """What to do about a step a breakpoint stopped: continue (maybe with an edited input), skip
-    (with the output to return instead of running), or abort."""
-
-    action: str
-    hit_id: str | None = None
-    edited: bool = False
-    input: Any = None
-    output: Any = None
-    message: str | None = None
-    timed_out: bool = False
-
-    @classmethod
-    def of(cls, control: Any) -> Decision:
-        if not isinstance(control, dict):
-            return CONTINUE
-        action = control.get("action") if control.get("action") in ACTIONS else "continue"
-        return cls(
-            action,
-            hit_id=control.get("hit_id"),
-            edited=action == "continue" and "input" in control,
-            input=control.get("input"),
-            output=control.get("output"),
-            message=control.get("message"),
-            timed_out=bool(control.get("timed_out")),
-        )
-
-
-CONTINUE = Decision("continue")
+    def may_stop_after_error(self, agent_name: str | None) -> bool:
+        """After the step raised."""
+        return self.applies_to(agent_name) and self.condition_type not in BEFORE_ONLY
 
 
 def enabled_from_env(enabled: bool) -> bool:
@@ -162,13 +125,15 @@ class _Waiting:
         return round((time.monotonic() - self.started) * 1000)
 
 
-class Breakpoints:
-    """One client's breakpoints: the cached rules, and the synchronous step protocol."""
+class Breakpoints(Pauses):
+    """One client's breakpoints: the cached rules, and the synchronous step protocol. Every client
+    gets one (see `agentscope_sdk/__init__.py`); `enabled` and `max_wait` yield to the environment
+    (`AGENTSCOPE_BREAKPOINTS`, `AGENTSCOPE_BREAKPOINT_TIMEOUT`)."""
 
-    def __init__(self, sender: Sender, *, enabled: bool, max_wait: float):
+    def __init__(self, sender: Sender, *, enabled: bool, max_wait: float | None):
         self.sender = sender
-        self.active = enabled
-        self.max_wait = max_wait
+        self.active = enabled_from_env(enabled)
+        self.max_wait = max_wait_from_env(max_wait)
         self.base_url = sender.config.base_url.rstrip("/")
         self._before: tuple[Rule, ...] = ()
         self._after: tuple[Rule, ...] = ()
@@ -195,7 +160,7 @@ class Breakpoints:
         return bool(rules) and any(rule.may_stop(agent_name, step_type, name) for rule in rules)
 
     def may_stop_after_error(self, agent_name: str | None) -> bool:
-        return self.active and any(rule.applies_to(agent_name) for rule in self._after)
+        return self.active and any(rule.may_stop_after_error(agent_name) for rule in self._after)
 
     # The rules.
 
@@ -242,7 +207,7 @@ class Breakpoints:
             log("AgentScope: could not fetch the project's breakpoints (%s: %s)", type(exc).__name__, exc)
             return
         self._before = tuple(rule for rule in rules if rule.condition_type != "on_error")
-        self._after = tuple(rule for rule in rules if rule.condition_type == "on_error")
+        self._after = tuple(rule for rule in rules if rule.condition_type not in BEFORE_ONLY)
         self._fetched, self._unreachable_until, self._failures = time.monotonic(), -math.inf, 0
 
     # The protocol: before a step runs, and after it failed.

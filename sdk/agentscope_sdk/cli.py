@@ -6,32 +6,23 @@ import argparse
 import os
 import sys
 
-import httpx
-
-from agentscope_sdk import mcp_proxy, replay, testing
+from agentscope_sdk import client, mcp_proxy, replay, testing
 from agentscope_sdk._version import __version__
 from agentscope_sdk.client import DEFAULT_BASE_URL
-from agentscope_sdk.transport import BATCH_PATH
 
 
 def ping(args: argparse.Namespace) -> int:
-    """Checks that the server answers and accepts the key (an empty batch stores nothing)."""
+    """Checks that the server answers and accepts the key."""
     base_url = args.base_url.rstrip("/")
-    try:
-        health = httpx.get(f"{base_url}/health", timeout=5)
-        if not args.api_key:
-            print(f"{base_url}: HTTP {health.status_code}; no API key to check (set AGENTSCOPE_API_KEY)")
-            return 1
-        answer = httpx.post(
-            f"{base_url}{BATCH_PATH}", json={"events": []}, headers={"X-Agentscope-Key": args.api_key}, timeout=5
-        )
-    except httpx.HTTPError as exc:
-        print(f"{base_url}: unreachable ({exc})", file=sys.stderr)
-        return 1
-    if answer.status_code == 207:
-        print(f"{base_url}: ok, the key is accepted")
+    result = client.ping(base_url, args.api_key)
+    if result.ok:
+        print(f"{base_url}: ok, {result.detail}")
         return 0
-    print(f"{base_url}: the key was refused (HTTP {answer.status_code}: {answer.text[:200]})", file=sys.stderr)
+    if result.problem == "no_key":
+        print(f"{base_url}: the server answers; no API key to check (set AGENTSCOPE_API_KEY)")
+        return 1
+    what = {"unreachable": "unreachable", "key_refused": "the key was refused"}.get(result.problem, "not ready")
+    print(f"{base_url}: {what} ({result.detail})", file=sys.stderr)
     return 1
 
 

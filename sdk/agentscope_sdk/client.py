@@ -1,17 +1,27 @@
-"""The client: configuration, the decorators bound to it, and the sender it feeds."""
+"""The client: configuration, the sender it feeds, and the default client of the module-level API.
+
+The client sits low: tracing, decorators, breakpoints and replay all build on it, so it imports
+none of them. What it offers from those layers (`client.run`, `@client.trace`, `client.replay`, the
+breakpoints every client has) they lend it through `plug_in`, which `agentscope_sdk/__init__.py`
+calls when the package is imported: always before any client exists, since importing any module of
+the package runs the package's `__init__` first.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import httpx
 
 from agentscope_sdk._json import DEFAULT_MAX_CHARS, to_jsonable
-from agentscope_sdk.breakpoints import Breakpoints, enabled_from_env, max_wait_from_env
-from agentscope_sdk.decorators import make_decorator
-from agentscope_sdk.tracing import Run
-from agentscope_sdk.transport import Sender, SenderConfig
+from agentscope_sdk.control import Pauses
+from agentscope_sdk.delivery import BATCH_PATH, SenderConfig, http_client
+from agentscope_sdk.transport import Sender
 
 logger = logging.getLogger("agentscope_sdk")
 
@@ -34,6 +44,12 @@ class Client:
     `AGENTSCOPE_BREAKPOINT_TIMEOUT`, default 600). `breakpoints=False`, or the environment variable
     `AGENTSCOPE_BREAKPOINTS=off`, turns that off: nothing ever pauses.
     """
+
+    # Lent by the layers above (see `plug_in`).
+    _run: ClassVar[Callable[..., Any]]
+    _decorator: ClassVar[Callable[..., Any]]
+    _replay: ClassVar[Callable[..., Any]]
+    _breakpoints: ClassVar[Callable[..., Pauses]]
 
     def __init__(
         self,
@@ -70,10 +86,8 @@ class Client:
             shutdown_timeout=shutdown_timeout,
         )
         self._sender = Sender(config)
-        self.breakpoints = Breakpoints(
-            self._sender,
-            enabled=self.enabled and enabled_from_env(breakpoints),
-            max_wait=max_wait_from_env(breakpoint_timeout),
+        self.breakpoints: Pauses = self._breakpoints(
+            self._sender, enabled=self.enabled and breakpoints, max_wait=breakpoint_timeout
         )
 
     # Recording.
@@ -85,27 +99,27 @@ class Client:
         input: Any = None,
         metadata: dict[str, Any] | None = None,
         external_id: str | None = None,
-    ) -> Run:
-        """A run, to use as `with client.run("agent") as run:` or `async with`."""
-        return Run(self, agent_name, input=input, metadata=metadata, external_id=external_id)
+    ) -> Any:
+        """A run (`agentscope_sdk.Run`), to use as `with client.run("agent") as run:` or `async with`."""
+        return self._run(self, agent_name, input=input, metadata=metadata, external_id=external_id)
 
     def trace(self, fn: Callable | str | None = None, /, **options: Any) -> Any:
         """Decorator: each call of the function is a run (a step when called inside a run).
         Options: name, metadata, capture_input, capture_output."""
-        return make_decorator(self._self, fn, step_type=None, **options)
+        return self._decorator(self._self, fn, step_type=None, **options)
 
     def step(self, fn: Callable | str | None = None, /, *, type: str = "custom", **options: Any) -> Any:
         """Decorator: each call of the function is a step of the current run."""
-        return make_decorator(self._self, fn, step_type=type, **options)
+        return self._decorator(self._self, fn, step_type=type, **options)
 
     def llm_call(self, fn: Callable | str | None = None, /, **options: Any) -> Any:
-        return make_decorator(self._self, fn, step_type="llm_call", **options)
+        return self._decorator(self._self, fn, step_type="llm_call", **options)
 
     def tool_call(self, fn: Callable | str | None = None, /, **options: Any) -> Any:
-        return make_decorator(self._self, fn, step_type="tool_call", **options)
+        return self._decorator(self._self, fn, step_type="tool_call", **options)
 
     def retrieval(self, fn: Callable | str | None = None, /, **options: Any) -> Any:
-        return make_decorator(self._self, fn, step_type="retrieval", **options)
+        return self._decorator(self._self, fn, step_type="retrieval", **options)
 
     def mcp_tool(
         self,
@@ -149,9 +163,7 @@ class Client:
     def replay(self, run_id: str, *, agent: Callable[..., Any], entrypoint: str | None = None, timeout: float = 30.0):
         """Run `agent` as the replay run `run_id` (see agentscope_sdk.replay); returns a ReplayResult.
         Raises `ReplayError` when the replay can't start."""
-        from agentscope_sdk.replay import replay_run  # replay imports this module
-
-        return replay_run(self, run_id, agent, entrypoint=entrypoint, timeout=timeout)
+        return self._replay(self, run_id, agent, entrypoint=entrypoint, timeout=timeout)
 
     # Delivery.
 
@@ -186,9 +198,19 @@ class Client:
             return False
 
     def stats(self) -> dict[str, int]:
-        """Events accepted by the server, refused or given up on, dropped from a full queue, queued now."""
-        sender = self._sender
-        return {"sent": sender.sent, "failed": sender.failed, "dropped": sender.dropped, "queued": len(sender._queue)}
+        """What became of the events queued so far, each counted once: `sent` (stored by the server),
+        `refused` (by the server, not retried), `lost` (given up), `dropped` (from a full queue),
+        `queued` (waiting or being sent); `failed` is refused + lost."""
+        return self._sender.stats()
+
+    def summary(self) -> str:
+        """One line that says whether every event reached the server, and if not, how many didn't
+        and why. Best read after `close()`, when nothing is on its way any more."""
+        return self._sender.summary()
+
+    def ping(self, timeout: float = 5.0) -> Ping:
+        """Whether the server answers and accepts the key; see `ping`."""
+        return ping(self.base_url, self.api_key, timeout=timeout)
 
     def _self(self) -> Client:
         return self
@@ -201,3 +223,85 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<agentscope_sdk.Client {self.base_url} enabled={self.enabled}>"
+
+
+@dataclass(frozen=True)
+class Ping:
+    """What `ping` found. `problem` is None when the server answers and accepts the key, else
+    "unreachable" (nothing answers), "unhealthy" (something answers, not a healthy AgentScope),
+    "no_key" or "key_refused"; `detail` says what was seen."""
+
+    problem: str | None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def ping(base_url: str, api_key: str | None, *, timeout: float = 5.0) -> Ping:
+    """Check the server (`GET /health`) and the key (an empty batch, which stores nothing) within
+    seconds, before anything is sent; never raises."""
+    base_url = base_url.rstrip("/")
+    config = SenderConfig(base_url, api_key or "", timeout=timeout, connect_timeout=min(timeout, 3.0))
+    try:
+        with http_client(config) as http:
+            health = http.get(f"{base_url}/health")
+            if health.status_code != 200:
+                return Ping("unhealthy", f"GET /health answered HTTP {health.status_code}: {_gist(health)}")
+            if not api_key:
+                return Ping("no_key", "no API key (set AGENTSCOPE_API_KEY)")
+            answer = http.post(f"{base_url}{BATCH_PATH}", content=b'{"events":[]}')
+    except httpx.HTTPError as exc:
+        return Ping("unreachable", f"{type(exc).__name__}: {exc}")
+    if answer.status_code < 300:
+        return Ping(None, "the key is accepted")
+    problem = "key_refused" if answer.status_code in (401, 403) else "unhealthy"
+    return Ping(problem, f"HTTP {answer.status_code}: {_gist(answer)}")
+
+
+def _gist(response: httpx.Response) -> str:
+    return " ".join(response.text.split())[:200]
+
+
+def plug_in(
+    *,
+    run: Callable[..., Any],
+    decorator: Callable[..., Any],
+    replay: Callable[..., Any],
+    breakpoints: Callable[..., Pauses],
+) -> None:
+    """Lend every client what the layers above make: its runs (`tracing.Run`), its decorators
+    (`decorators.make_decorator`), its replays (`replay.replay_run`) and its breakpoints
+    (`breakpoints.Breakpoints`, built with the client's sender)."""
+    Client._run = staticmethod(run)
+    Client._decorator = staticmethod(decorator)
+    Client._replay = staticmethod(replay)
+    Client._breakpoints = staticmethod(breakpoints)
+
+
+# The default client, which the module-level API (`agentscope_sdk.run`, `@agentscope_sdk.trace`, ...)
+# records through.
+
+_default: Client | None = None
+_default_lock = threading.Lock()
+
+
+def configure(api_key: str | None = None, base_url: str | None = None, **options: Any) -> Client:
+    """Replace the default client (closing the previous one) and return it."""
+    global _default
+    with _default_lock:
+        previous, _default = _default, Client(api_key, base_url, **options)
+    if previous is not None:
+        previous.close()
+    return _default
+
+
+def get_client() -> Client:
+    """The default client, created from the environment on first use."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Client()
+    return _default

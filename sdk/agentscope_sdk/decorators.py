@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from agentscope_sdk.breakpoints import Aborted, Decision
+from agentscope_sdk.control import Aborted, Decision
 from agentscope_sdk.tracing import Run, Step, _current_run, check_step_type
 
 if TYPE_CHECKING:

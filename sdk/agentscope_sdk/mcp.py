@@ -25,10 +25,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from agentscope_sdk._ids import new_id
+from agentscope_sdk.client import Client, get_client
 from agentscope_sdk.tracing import current_run
 
 if TYPE_CHECKING:
-    from agentscope_sdk.client import Client
     from agentscope_sdk.tracing import Run
 
 logger = logging.getLogger("agentscope_sdk")
@@ -112,8 +112,6 @@ class _Recorder:
             return self.explicit_client
         if run is not None:
             return run.client
-        from agentscope_sdk import get_client
-
         return get_client()
 
     def server(self) -> str | None:

@@ -26,6 +26,7 @@ import time
 from typing import Any, TextIO
 
 from agentscope_sdk._ids import new_id
+from agentscope_sdk.client import DEFAULT_BASE_URL, Client
 from agentscope_sdk.mcp import iso, result_error, tool_body
 
 CHUNK = 64 * 1024
@@ -229,8 +230,6 @@ class Proxy:
 
 def add_parser(commands: Any) -> None:
     """The `mcp-proxy` subcommand of the `agentscope` command line."""
-    from agentscope_sdk.client import DEFAULT_BASE_URL
-
     parser = commands.add_parser(
         "mcp-proxy",
         help="record a stdio MCP server's tools and calls",
@@ -248,8 +247,6 @@ def add_parser(commands: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from agentscope_sdk.client import Client
-
     command = args.server_command[1:] if args.server_command[:1] == ["--"] else args.server_command
     if not command:
         report("no server command: agentscope mcp-proxy --server-name NAME -- <server command...>")

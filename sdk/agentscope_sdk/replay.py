@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from agentscope_sdk.breakpoints import Aborted, Decision
-from agentscope_sdk.client import DEFAULT_BASE_URL, Client
-from agentscope_sdk.testing import UsageError, call_agent, load_agent
+from agentscope_sdk._agents import UsageError, call_agent, load_agent
+from agentscope_sdk.client import DEFAULT_BASE_URL, Client, configure
+from agentscope_sdk.control import Aborted, Decision
 from agentscope_sdk.tracing import Run, _current_step
 
 if TYPE_CHECKING:
@@ -258,8 +258,6 @@ def add_parser(commands: Any) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    import agentscope_sdk
-
     if not args.api_key:
         print("agentscope replay: no API key: set AGENTSCOPE_API_KEY or pass --api-key", file=sys.stderr)
         return EXIT_USAGE
@@ -269,7 +267,7 @@ def command(args: argparse.Namespace) -> int:
         print(f"agentscope replay: {exc}", file=sys.stderr)
         return EXIT_USAGE
     # The default client: the agent's decorators record through it.
-    client = agentscope_sdk.configure(args.api_key, args.base_url, flush_interval=0.1)
+    client = configure(args.api_key, args.base_url, flush_interval=0.1)
     try:
         result = replay_run(client, args.run_id, agent, entrypoint=args.agent, timeout=args.timeout)
     except ReplayError as exc:

@@ -15,32 +15,22 @@ when every test passed, 1 when one failed or could not be judged, 2 on a usage o
 from __future__ import annotations
 
 import argparse
-import asyncio
-import importlib
-import importlib.util
-import inspect
 import os
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-import agentscope_sdk
+from agentscope_sdk._agents import UsageError, call_agent, load_agent
 from agentscope_sdk._version import __version__
-from agentscope_sdk.breakpoints import Aborted
-from agentscope_sdk.client import DEFAULT_BASE_URL, Client
+from agentscope_sdk.client import DEFAULT_BASE_URL, Client, configure
+from agentscope_sdk.control import Aborted
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 TESTS_PATH = "/api/ingest/tests"
 TEST_RUNS_PATH = "/api/ingest/test-runs"
-
-
-class UsageError(Exception):
-    """Nothing can be tested: a bad option, an agent that can't be imported, an unreachable server."""
 
 
 def add_parser(commands: Any) -> None:
@@ -67,65 +57,6 @@ def command(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"agentscope test: {exc}", file=sys.stderr)
         return EXIT_USAGE
-
-
-# The agent ---------------------------------------------------------------------------------------
-
-
-def load_agent(spec: str) -> Callable[..., Any]:
-    """`package.module:function` (importable from the current directory) or `path/to/file.py:function`."""
-    module_name, _, attribute = spec.rpartition(":")
-    if not module_name or not attribute:
-        raise UsageError(f"--agent must look like module:function or path/to/file.py:function, not {spec!r}")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = _import(module_name)
-    except UsageError:
-        raise
-    except BaseException as exc:  # the agent's module failed while importing
-        raise UsageError(f"could not import {module_name}: {type(exc).__name__}: {exc}") from exc
-    agent: Any = module
-    for part in attribute.split("."):
-        agent = getattr(agent, part, None)
-        if agent is None:
-            raise UsageError(f"{module_name} has no {attribute}")
-    if not callable(agent):
-        raise UsageError(f"{spec} is not a function")
-    return agent
-
-
-def _import(module_name: str) -> Any:
-    if not module_name.endswith(".py"):
-        return importlib.import_module(module_name)
-    path = Path(module_name)
-    if not path.is_file():
-        raise UsageError(f"no such file: {module_name}")
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module  # dataclasses and pickling look the module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-def call_agent(agent: Callable[..., Any], value: Any) -> Any:
-    """Keyword arguments when `value` is an object the signature takes as such, else one argument."""
-    result = agent(**value) if isinstance(value, dict) and _takes(agent, value) else agent(value)
-    if inspect.isawaitable(result):
-        result = asyncio.run(_awaited(result))
-    return result
-
-
-def _takes(agent: Callable[..., Any], kwargs: dict) -> bool:
-    try:
-        inspect.signature(agent).bind(**kwargs)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-async def _awaited(awaitable: Any) -> Any:
-    return await awaitable
 
 
 # The server --------------------------------------------------------------------------------------
@@ -207,7 +138,7 @@ class Session:
             tests = self._tests()
             print(f"agentscope test: {len(tests)} test(s) of project {tests[0]['project_name']!r} on {self.base_url}")
             # The default client too, for agent code that records outside the run (another thread).
-            client = agentscope_sdk.configure(self.args.api_key, self.base_url, flush_interval=0.1)
+            client = configure(self.args.api_key, self.base_url, flush_interval=0.1)
             try:
                 outcomes = [self._report(self._one(client, test)) for test in tests]
             finally:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentscope_sdk._ids import new_id
 from agentscope_sdk._usage import usage_of
-from agentscope_sdk.breakpoints import Aborted, Decision
+from agentscope_sdk.control import Aborted, Decision
 
 if TYPE_CHECKING:
     from agentscope_sdk.client import Client

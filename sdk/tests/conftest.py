@@ -38,11 +38,21 @@ def free_port() -> int:
 
 
 class FaultyProxy:
-    """Answers the first `fail` requests (all of them when `fail` is None) with `status` and
-    `headers`, and forwards the others to the real server. Records when each request came."""
+    """Answers the first `fail` POSTs (all of them when `fail` is None), or every POST after the
+    first `fail_after`, with `status` and `headers`, and forwards the others, and every GET, to the
+    real server. Records when each POST came."""
 
-    def __init__(self, target: str, *, fail: int | None = 0, status: int = 500, headers: dict | None = None):
+    def __init__(
+        self,
+        target: str,
+        *,
+        fail: int | None = 0,
+        status: int = 500,
+        headers: dict | None = None,
+        fail_after: int | None = None,
+    ):
         self.target, self.fail, self.status, self.headers = target, fail, status, headers or {}
+        self.fail_after = fail_after
         self.times: list[float] = []
         self.answers: list[int] = []
         self._lock = threading.Lock()
@@ -58,18 +68,30 @@ class FaultyProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with proxy._lock:
                     proxy.times.append(time.monotonic())
-                    failing = proxy.fail is None or len(proxy.times) <= proxy.fail
+                    count = len(proxy.times)
+                    failing = proxy.fail is None or count <= proxy.fail
+                    failing = failing or (proxy.fail_after is not None and count > proxy.fail_after)
                 if failing:
                     status, headers, content = proxy.status, proxy.headers, b'{"detail": "injected"}'
                 else:
-                    forwarded = httpx.post(
-                        proxy.target + self.path,
-                        content=body,
-                        headers={k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")},
-                        timeout=30,
-                    )
-                    status, headers, content = forwarded.status_code, {}, forwarded.content
+                    status, headers, content = self.forward(body)
                 proxy.answers.append(status)
+                self.answer(status, headers, content)
+
+            def do_GET(self):
+                self.answer(*self.forward(None))
+
+            def forward(self, body: bytes | None) -> tuple[int, dict, bytes]:
+                forwarded = httpx.request(
+                    self.command,
+                    proxy.target + self.path,
+                    content=body,
+                    headers={k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")},
+                    timeout=30,
+                )
+                return forwarded.status_code, {}, forwarded.content
+
+            def answer(self, status: int, headers: dict, content: bytes) -> None:
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)

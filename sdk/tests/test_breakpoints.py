@@ -12,7 +12,7 @@ from django.db import OperationalError
 
 import agentscope_sdk
 from agentscope_sdk.decorators import _ArgBinder
-from apps.breakpoints.models import BreakpointHit, HitPhase, HitStatus
+from apps.breakpoints.models import Breakpoint, BreakpointHit, HitPhase, HitStatus
 from apps.breakpoints.services import breakpoint_create
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus
 
@@ -307,6 +307,23 @@ def test_it_keeps_polling_through_network_errors(make_client, project, proxy, ap
 
     assert agent.outcome()[0] == "3 hits: pluto #0, pluto #1, pluto #2"
     assert calls == [{"query": "pluto", "limit": 3}]
+
+
+def test_a_condition_this_sdk_does_not_know_sends_every_step_to_the_server(make_client, project, proxy):
+    # A breakpoint of a type a newer server added (written as that server would store it): this
+    # SDK can't judge it, so each step, and a failed step's completion, asks the server.
+    Breakpoint.objects.create(project=project, condition_type="on_slow_step", condition_value={"over_ms": 1})
+    counting = proxy()
+    client, calls = make_client(base_url=counting.url), []
+
+    assert build_agent(client, calls)("mars").startswith("3 hits")
+    assert build_agent(client, calls, fail=True)("venus") == "recovered from search backend down for 'venus'"
+    assert client.flush(timeout=10)
+
+    # mars: search and summarise posted as they start; venus: search, then its failure.
+    assert [method for method, path in counting.requests if "/step" in path] == ["POST", "POST", "POST", "PATCH"]
+    assert not BreakpointHit.objects.exists()  # the server, which knows no such condition, let them go on
+    assert RunStep.objects.count() == 3
 
 
 def test_a_custom_breakpoint_stops_only_the_steps_it_matches(make_client, project, api):

@@ -87,6 +87,7 @@ def test_it_flushes_at_exit(live_server, api_key):
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "6"
+    assert "NOT delivered" not in done.stderr
     run = Run.objects.get(agent_name="exit-agent")
     assert run.status == RunStatus.COMPLETED
     assert sorted(run.steps.values_list("output", flat=True)) == [3, 6]
@@ -167,6 +168,8 @@ def test_it_retries_server_errors_and_delivers_exactly_once(make_client, faulty_
     assert proxy.times[1] - proxy.times[0] >= 0.2  # a backoff, not a hot loop
     assert Run.objects.count() == 1
     assert RunStep.objects.count() == 4
+    client.close()
+    assert client.summary() == f"AgentScope: all 10 events were delivered to {proxy.url}."
 
 
 def test_it_honours_retry_after(make_client, faulty_proxy):
@@ -207,3 +210,44 @@ def test_it_does_not_retry_a_refused_key(make_client, faulty_proxy, caplog):
     assert proxy.answers == [401]
     assert "HTTP 401" in caplog.text
     assert not Run.objects.exists()
+
+
+@pytest.mark.parametrize("batch_size", [100, 2], ids=["all in flight", "some still queued at close"])
+def test_events_still_being_retried_are_counted_until_they_are_given_up(make_client, faulty_proxy, batch_size):
+    proxy = faulty_proxy(fail=None, status=503)
+    client = make_client(base_url=proxy.url, batch_size=batch_size)
+    record_one_run(client)  # a run, three steps: eight events
+
+    assert not client.flush(timeout=0.3)
+    assert client.stats() == {"sent": 0, "refused": 0, "lost": 0, "failed": 0, "dropped": 0, "queued": 8}
+
+    client.close(timeout=0.5)
+    assert client.stats() == {"sent": 0, "refused": 0, "lost": 8, "failed": 8, "dropped": 0, "queued": 0}
+    assert client.summary().startswith(f"AgentScope: 8 of 8 events were NOT delivered to {proxy.url} (8 given up).")
+    assert "HTTP 503" in client.summary()
+
+
+def test_at_exit_it_says_plainly_what_was_not_delivered(free_port):
+    script = textwrap.dedent(
+        f"""
+        import agentscope_sdk as agentscope
+
+        agentscope.configure(api_key="as_x", base_url="http://127.0.0.1:{free_port}", shutdown_timeout=1)
+
+        @agentscope.trace(name="unheard")
+        def agent():
+            return 1
+
+        print(agent())
+        """
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0 and done.stdout.strip() == "1"
+    assert time.monotonic() - started < 10
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        f"AgentScope: 2 of 2 events were NOT delivered to http://127.0.0.1:{free_port} (2 given up)."
+    )
+    assert "ConnectError" in last

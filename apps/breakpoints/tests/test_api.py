@@ -168,7 +168,7 @@ class TestToggle:
 
     def test_it_works_with_the_session(self, client_alice, make_breakpoint):
         breakpoint = make_breakpoint()
-        response = client_alice.post(f"{URL}/{breakpoint.id}/toggle")
+        response = client_alice.post(f"{URL}/{breakpoint.id}/toggle", {}, content_type="application/json")
         assert response.status_code == 200 and response.json()["enabled"] is False
 
 

@@ -1,0 +1,75 @@
+"""Wrong API keys are counted per client IP; past the limit the address waits, whatever key it sends."""
+
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.projects.services import api_key_revoke
+from apps.runs.models import Run
+
+pytestmark = pytest.mark.django_db
+
+RUNS = "/api/ingest/run"
+
+
+@pytest.fixture(autouse=True)
+def rate(settings):
+    # A day-long window: a test never straddles two of them.
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "api_key_failure_ip": "3/day"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+
+def post_run(key: str, **extra):
+    return APIClient().post(RUNS, {"agent_name": "bot"}, format="json", HTTP_X_AGENTSCOPE_KEY=key, **extra)
+
+
+def test_the_default_is_a_few_wrong_keys_a_minute():
+    from agentscope import settings as project_settings
+
+    assert project_settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api_key_failure_ip"] == "30/min"
+
+
+def test_wrong_keys_are_refused_then_throttled(api_key):
+    answers = [post_run(f"as_guess{n}").status_code for n in range(5)]
+    assert answers == [401, 401, 401, 429, 429]
+
+
+def test_past_the_limit_even_the_right_key_waits_and_costs_no_lookup(api_key, django_assert_num_queries):
+    for n in range(3):
+        post_run(f"as_guess{n}")
+    with django_assert_num_queries(0):
+        response = post_run(api_key[1])
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 86400
+    assert response.json()["detail"].startswith("Request was throttled.")
+    assert not Run.objects.exists()
+
+
+def test_a_revoked_key_counts_as_a_wrong_one(api_key):
+    api_key_revoke(api_key=api_key[0])
+    assert [post_run(api_key[1]).status_code for _ in range(4)] == [401, 401, 401, 429]
+
+
+def test_right_keys_are_never_counted(api_key):
+    assert {post_run(api_key[1]).status_code for _ in range(5)} == {201}
+    assert post_run("as_guess").status_code == 401
+
+
+def test_other_addresses_keep_working(api_key):
+    for n in range(3):
+        post_run(f"as_guess{n}")
+    assert post_run(api_key[1], REMOTE_ADDR="10.0.0.2").status_code == 201
+
+
+def test_a_forged_forwarded_for_changes_nothing(api_key):
+    answers = [post_run(f"as_guess{n}", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(4)]
+    assert answers == [401, 401, 401, 429]
+
+
+def test_reading_breakpoints_and_polling_count_too(api_key, project):
+    client = APIClient(HTTP_X_AGENTSCOPE_KEY="as_guess")
+    assert client.get("/api/ingest/breakpoints").status_code == 401
+    assert client.get("/api/ingest/tests").status_code == 401
+    assert client.get(f"/api/ingest/run/{uuid.uuid4()}/control").status_code == 401
+    assert client.get("/api/ingest/breakpoints").status_code == 429
