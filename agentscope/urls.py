@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from apps.core import views as core_views
 from apps.core.urls import slash_path
 from apps.dashboard import api as dashboard_api
-from apps.ingest.otlp.api import TracesView
+from apps.ingest.otlp import api as otlp_api
 from apps.projects import api as projects_api
 
 handler404 = "apps.core.views.not_found"
@@ -34,7 +34,7 @@ urlpatterns = [
     path("api/breakpoints", include("apps.breakpoints.api_urls")),
     path("api/mcp/", include("apps.mcp.api_urls")),
     path("api/ingest/", include("apps.ingest.urls")),
-    *slash_path("v1/traces", TracesView.as_view(), name="otlp_traces"),
+    *slash_path("v1/traces", otlp_api.traces, name="otlp_traces"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI (served from our static files) sets inline styles; only its page allows them.
     path(

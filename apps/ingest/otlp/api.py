@@ -3,12 +3,12 @@
 Every answer is in the request's content type (protobuf or JSON): 200 with an
 `ExportTraceServiceResponse` (its `partial_success` saying how many spans were refused and why),
 else a `google.rpc.Status` with the HTTP status. Exporters retry 429, 502, 503 and 504 and never a
-500, so a database that can't be reached is a 503 with `Retry-After`, as a throttled key is a 429.
+500, so a throttled key is a 429 and a database that can't be reached a 503 (apps.core.unavailable),
+both with `Retry-After`.
 """
 
-from django.db import InterfaceError, OperationalError
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
 from google.protobuf import json_format
 from google.rpc import code_pb2
 from google.rpc.status_pb2 import Status
@@ -24,12 +24,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from apps.core.unavailable import unavailable_answer
 from apps.ingest.otlp.parsing import JSON, PROTOBUF, OtlpJSONParser, OtlpProtobufParser
 from apps.ingest.otlp.services import ExportResult, otlp_ingest
 from apps.ingest.throttling import IngestThrottle
 from apps.projects.authentication import ApiKeyAuthentication, HasApiKey
 
-RETRY_AFTER_SECONDS = 5
 GRPC_CODES = {
     400: code_pb2.INVALID_ARGUMENT,
     401: code_pb2.UNAUTHENTICATED,
@@ -95,14 +95,20 @@ class OtlpResponse(Response):
 
 
 def otlp_exception_handler(exc, context):
-    if isinstance(exc, OperationalError | InterfaceError):
-        message = "The database is unavailable: retry later."
-        return Response(_status(503, message), status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    """DRF's answer to `exc` (with its headers: Retry-After, WWW-Authenticate), as a Status. A database
+    that can't be reached is left to apps.core.unavailable, which answers with `otlp_unavailable`."""
     response = drf_exception_handler(exc, context)
     if response is not None:
         detail = response.data.get("detail") if isinstance(response.data, dict) else response.data
         response.data = _status(response.status_code, str(detail))
     return response
+
+
+def otlp_unavailable(request) -> HttpResponse:
+    status = _status(503, "The database is unavailable for a moment: retry after Retry-After.")
+    sent = request.content_type.partition(";")[0].strip().lower()
+    renderer = OtlpProtobufRenderer() if sent == PROTOBUF else OtlpJSONRenderer()
+    return HttpResponse(renderer.render(status), status=503, content_type=renderer.media_type)
 
 
 def _status(http_status: int, message: str) -> Status:
@@ -126,10 +132,6 @@ def export_response(result: ExportResult) -> ExportTraceServiceResponse:
     return ExportTraceServiceResponse(partial_success=partial)
 
 
-def _errors(*codes: int) -> dict:
-    return {code: OpenApiResponse(description="A `google.rpc.Status`.") for code in codes}
-
-
 class TracesView(APIView):
     authentication_classes = [OtlpKeyAuthentication]
     permission_classes = [HasApiKey]
@@ -138,25 +140,13 @@ class TracesView(APIView):
     renderer_classes = [OtlpProtobufRenderer, OtlpJSONRenderer]
     content_negotiation_class = RequestContentType
 
-    @extend_schema(
-        tags=["ingest"],
-        operation_id="otlp_traces_export",
-        request={PROTOBUF: OpenApiTypes.BINARY, JSON: OpenApiTypes.OBJECT},
-        responses={
-            200: OpenApiResponse(
-                description="An `ExportTraceServiceResponse`, with `partial_success` when spans were refused."
-            ),
-            **_errors(400, 401, 413, 415, 429, 503),
-        },
-        description=(
-            "OTLP/HTTP trace export (`ExportTraceServiceRequest`, protobuf or OTLP/JSON, optionally gzip): "
-            "each trace becomes a run of the key's project and each span a step. The key is "
-            "`X-Agentscope-Key` or `Authorization: Bearer as_...`. See docs/otel.md."
-        ),
-    )
+    @extend_schema(exclude=True)  # OTLP's own protocol (docs/otel.md), not our JSON API: no OpenAPI operation
     def post(self, request):
         result = otlp_ingest(project=request.auth.project, export=export_request(request))
         return OtlpResponse(export_response(result))
 
     def get_exception_handler(self):
         return otlp_exception_handler
+
+
+traces = unavailable_answer(otlp_unavailable)(TracesView.as_view())

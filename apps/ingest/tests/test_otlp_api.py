@@ -2,13 +2,14 @@ import json
 
 import pytest
 from django.db import OperationalError, connection
+from django.urls import resolve
 from google.rpc import code_pb2
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from rest_framework.test import APIClient
 
 from apps.accounts.tokens import tokens_for_user
-from apps.ingest.otlp.api import otlp_exception_handler
+from apps.core.unavailable import unavailable_response
 from apps.ingest.tests.otlp_spans import (
     JSON,
     PROTOBUF,
@@ -46,7 +47,7 @@ def stored() -> list:
 def status_of(response) -> Status:
     if response["Content-Type"] == PROTOBUF:
         return Status.FromString(response.content)
-    body = response.json()
+    body = json.loads(response.content)
     return Status(code=body.get("code", 0), message=body.get("message", ""))
 
 
@@ -231,10 +232,15 @@ def test_it_is_throttled_per_key_with_retry_after(ingest, bob_ingest, spans, set
     assert post(bob_ingest, protobuf_body(spans)).status_code == 200
 
 
-def test_a_database_error_is_a_503_with_retry_after():
-    response = otlp_exception_handler(OperationalError("connection refused"), {})
+@pytest.mark.parametrize("content_type", [PROTOBUF, JSON])
+def test_the_database_away_is_a_503_in_otlps_shape(rf, content_type):
+    """What apps.core.unavailable answers for /v1/traces when the database can't be reached."""
+    request = rf.post(TRACES, b"spans", content_type=content_type)
+    request.resolver_match = resolve(TRACES)
+    response = unavailable_response(request)
     assert response.status_code == 503 and response["Retry-After"] == "5"
-    assert response.data == Status(code=code_pb2.UNAVAILABLE, message="The database is unavailable: retry later.")
+    assert response["Content-Type"] == content_type
+    assert status_of(response).code == code_pb2.UNAVAILABLE
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="ends its own PostgreSQL session")
