@@ -12,7 +12,8 @@ custom. Every attribute the mapping doesn't use stays in the step's `metadata["a
 """
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from apps.ingest.otlp.messages import input_messages, json_value, output_messages, unflatten
 from apps.ingest.otlp.spans import STATUS_ERROR, STATUS_OK, Span
@@ -76,19 +77,36 @@ def traces(spans: list[Span]) -> dict[str, list[Span]]:
     return grouped
 
 
-def trace_events(*, project_id: uuid.UUID, spans: list[Span]) -> list[dict]:
-    """`run.create`, a `step.create` per span (in start order, parents first) and, once the root span
-    is among them, `run.end`. Step bodies also carry `span_id` and `parent_span_id`."""
+@dataclass
+class Stored:
+    """What a trace's run already holds from earlier requests, read when a request brings its root
+    span: how its agent was named, and the LLM steps the run's input and output may come from."""
+
+    agent_name_source: str | None = None
+    first_llm_input: tuple[datetime, object] | None = None  # (started_at, input) of the first with one
+    last_llm_output: tuple[datetime, object] | None = None  # (started_at, output) of the last with one
+
+
+def trace_events(*, project_id: uuid.UUID, spans: list[Span], stored: Stored | None = None) -> list[dict]:
+    """`run.create` (a no-op when the run exists), `run.update` (the run starts with its earliest span;
+    once the root span is here, its name and input), a `step.create` per span (in start order, parents
+    first), and with the root span, `run.end`. Step bodies also carry `span_id` and `parent_span_id`."""
     run_id = run_id_for(project_id, spans[0].trace_id)
     ordered = start_order(spans)
     step_ids = {span.span_id: step_id_for(run_id, span.span_id) for span in ordered}
     steps = [step_body(span, run_id=run_id, step_ids=step_ids) for span in ordered]
-    root = next((step for span, step in zip(ordered, steps, strict=True) if span.is_root), None)
     root_span = next((span for span in ordered if span.is_root), None)
-    events = [{"type": "run.create", "body": run_body(run_id=run_id, spans=ordered, steps=steps, root=root_span)}]
+    create = run_body(run_id=run_id, spans=ordered, steps=steps, root=root_span)
+    update = {"run_id": run_id, "started_at": create.get("started_at")}
+    events = [{"type": "run.create", "body": create}, {"type": "run.update", "body": update}]
     events += [{"type": "step.create", "body": step} for step in steps]
-    if root is not None:
-        events.append({"type": "run.end", "body": run_end_body(run_id=run_id, steps=steps, root=root)})
+    if root_span is not None:
+        stored = stored or Stored()
+        source = create["metadata"]["agent_name_source"]
+        if source in AGENT_NAME_KEYS or stored.agent_name_source not in AGENT_NAME_KEYS:
+            update.update(agent_name=create["agent_name"], metadata={"agent_name_source": source})
+        update["input"] = run_io(steps, "input", stored=stored.first_llm_input)
+        events.append({"type": "run.end", "body": run_end_body(run_id=run_id, steps=steps, stored=stored)})
     return events
 
 
@@ -109,25 +127,26 @@ def start_order(spans: list[Span]) -> list[Span]:
 
 
 def run_body(*, run_id: uuid.UUID, spans: list[Span], steps: list[dict], root: Span | None) -> dict:
-    starts = [span.start for span in spans if span.start]
+    name, source = agent_name(spans, root)
     body = {
         "id": run_id,
         "external_id": spans[0].trace_id,
-        "agent_name": agent_name(spans, root)[:MAX_NAME],
-        "input": run_io(steps, "input", root=root is not None),
-        "metadata": run_metadata(spans, root),
+        "agent_name": name[:MAX_NAME],
+        "input": run_io(steps, "input"),
+        "metadata": {**run_metadata(spans, root), "agent_name_source": source},
     }
+    starts = [span.start for span in spans if span.start]
     if starts:
         body["started_at"] = min(starts)
     return body
 
 
-def run_end_body(*, run_id: uuid.UUID, steps: list[dict], root: dict) -> dict:
-    failed = root.get("error") is not None
+def run_end_body(*, run_id: uuid.UUID, steps: list[dict], stored: Stored) -> dict:
+    root = next(step for step in steps if step["parent_span_id"] is None)
     body = {
         "run_id": run_id,
-        "status": RunStatus.FAILED if failed else RunStatus.COMPLETED,
-        "output": run_io(steps, "output", root=True),
+        "status": RunStatus.FAILED if root.get("error") is not None else RunStatus.COMPLETED,
+        "output": run_io(steps, "output", stored=stored.last_llm_output),
         "error": root.get("error"),
     }
     if root.get("ended_at"):
@@ -135,28 +154,36 @@ def run_end_body(*, run_id: uuid.UUID, steps: list[dict], root: dict) -> dict:
     return body
 
 
-def run_io(steps: list[dict], key: str, *, root: bool):
-    """The root span's input (output), else the first (last) LLM step's."""
-    if root:
-        top = next(step for step in steps if step["parent_span_id"] is None)
-        if top.get(key) is not None:
-            return top[key]
-    llm = [step for step in steps if step["step_type"] == StepType.LLM_CALL and step.get(key) is not None]
-    if not llm:
+def run_io(steps: list[dict], key: str, *, stored: tuple[datetime, object] | None = None):
+    """The root span's input (output), else the first (last) LLM step's, here or `stored` (when the
+    root is here: a run's input is known once the root span has arrived)."""
+    top = next((step for step in steps if step["parent_span_id"] is None), None)
+    if top is not None and top.get(key) is not None:
+        return top[key]
+    found = [
+        (step["started_at"], step[key])
+        for step in steps
+        if step["step_type"] == StepType.LLM_CALL and step.get(key) is not None
+    ]
+    if stored is not None:
+        found.append(stored)
+    if not found:
         return None
-    return llm[0][key] if key == "input" else llm[-1][key]
+    pick = min if key == "input" else max
+    return pick(found, key=lambda item: item[0] or datetime.min.replace(tzinfo=UTC))[1]
 
 
-def agent_name(spans: list[Span], root: Span | None) -> str:
-    """`gen_ai.agent.name` (or OpenInference's `agent.name`), else the root span's name, else the service."""
+def agent_name(spans: list[Span], root: Span | None) -> tuple[str, str]:
+    """(name, where it came from): `gen_ai.agent.name` (or OpenInference's `agent.name`) of the first
+    span carrying one, else the root span's name, else the resource's `service.name`."""
     for span in spans:
         for key in AGENT_NAME_KEYS:
             if isinstance(span.attributes.get(key), str) and span.attributes[key]:
-                return span.attributes[key]
+                return span.attributes[key], key
     if root is not None and root.name:
-        return root.name
+        return root.name, "root span"
     service = (root or spans[0]).resource.get("service.name")
-    return str(service) if service else "otel"
+    return (str(service), "service.name") if service else ("otel", "none")
 
 
 def run_metadata(spans: list[Span], root: Span | None) -> dict:

@@ -8,7 +8,7 @@ import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.trace import Link, Status, StatusCode
 
-from apps.ingest.otlp.mapping import run_id_for, step_id_for, trace_events
+from apps.ingest.otlp.mapping import Stored, run_id_for, step_id_for, trace_events
 from apps.ingest.otlp.spans import request_spans
 from apps.ingest.tests.otlp_spans import agent_trace, record
 from apps.runs.inspection import chat_messages, chat_reply, error_view
@@ -274,10 +274,14 @@ def test_an_exception_on_a_span_that_ended_ok_was_handled():
 # The run ---------------------------------------------------------------------------------------------
 
 
+def steps_of(events: list[dict]) -> list[dict]:
+    return [event["body"] for event in events if event["type"] == "step.create"]
+
+
 def test_a_trace_is_a_run_created_first_and_ended_by_its_root():
     events = events_of(agent_trace)
-    assert [event["type"] for event in events] == ["run.create", *["step.create"] * 5, "run.end"]
-    create, steps, end = events[0]["body"], [event["body"] for event in events[1:-1]], events[-1]["body"]
+    assert [event["type"] for event in events] == ["run.create", "run.update", *["step.create"] * 5, "run.end"]
+    create, update, steps, end = events[0]["body"], events[1]["body"], steps_of(events), events[-1]["body"]
     assert create["agent_name"] == "support" and create["external_id"] == steps[0]["metadata"]["otel"]["trace_id"]
     assert create["id"] == run_id_for(PROJECT, create["external_id"])
     assert [step["name"] for step in steps] == [
@@ -292,6 +296,10 @@ def test_a_trace_is_a_run_created_first_and_ended_by_its_root():
     assert [step["parent_id"] for step in steps[1:]] == [steps[0]["id"], steps[0]["id"], steps[2]["id"], steps[0]["id"]]
     assert all(step["id"] == step_id_for(create["id"], step["span_id"]) for step in steps)
     assert create["input"] == steps[1]["input"] and create["started_at"] == steps[0]["started_at"]
+    assert update == {
+        "run_id": create["id"], "started_at": create["started_at"], "agent_name": "support",
+        "metadata": {"agent_name_source": "gen_ai.agent.name"}, "input": steps[1]["input"],
+    }  # fmt: skip
     assert end == {
         "run_id": create["id"],
         "status": "completed",
@@ -300,6 +308,27 @@ def test_a_trace_is_a_run_created_first_and_ended_by_its_root():
         "ended_at": steps[0]["ended_at"],
     }
     assert create["metadata"]["resource"]["service.name"] == "support-service"
+
+
+def test_without_the_root_the_run_is_only_started():
+    spans, _ = request_spans(encode_spans(record(agent_trace)))
+    events = trace_events(project_id=PROJECT, spans=[span for span in spans if not span.is_root])
+    assert [event["type"] for event in events] == ["run.create", "run.update", *["step.create"] * 4]
+    assert set(events[1]["body"]) == {"run_id", "started_at"}  # the run may have started earlier still
+
+
+def test_a_root_arriving_later_reads_what_the_run_holds():
+    spans, _ = request_spans(encode_spans(record(agent_trace)))
+    root = [span for span in spans if span.is_root]
+    root[0].attributes.pop("gen_ai.agent.name")
+    earlier = spans[0].start
+    stored = Stored(agent_name_source="agent.name", first_llm_input=(earlier, ["hi"]), last_llm_output=(earlier, "bye"))
+    events = trace_events(project_id=PROJECT, spans=root, stored=stored)
+    update, end = events[1]["body"], events[-1]["body"]
+    assert "agent_name" not in update  # a name from an agent attribute beats the root span's name
+    assert update["input"] == ["hi"] and end["output"] == "bye"
+    events = trace_events(project_id=PROJECT, spans=root, stored=Stored(agent_name_source="service.name"))
+    assert events[1]["body"]["agent_name"] == "invoke_agent support"
 
 
 def test_a_failed_root_fails_the_run():
@@ -391,4 +420,4 @@ def test_another_project_gets_other_ids_for_the_same_trace():
     theirs = trace_events(project_id=uuid.uuid4(), spans=spans)
     assert ours[0]["body"]["external_id"] == theirs[0]["body"]["external_id"]
     assert ours[0]["body"]["id"] != theirs[0]["body"]["id"]
-    assert not {event["body"]["id"] for event in ours[1:-1]} & {event["body"]["id"] for event in theirs[1:-1]}
+    assert not {step["id"] for step in steps_of(ours)} & {step["id"] for step in steps_of(theirs)}
