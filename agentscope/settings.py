@@ -205,6 +205,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.core.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "ingest": env("INGEST_THROTTLE_RATE", default="6000/min"),
+        "ingest_control": env("INGEST_CONTROL_THROTTLE_RATE", default="3000/min"),
         "login_account": env("LOGIN_ACCOUNT_THROTTLE_RATE", default="10/min"),
         "login_ip": env("LOGIN_IP_THROTTLE_RATE", default="30/min"),
         "register_ip": env("REGISTER_IP_THROTTLE_RATE", default="10/hour"),

@@ -15,6 +15,9 @@ handler404 = "apps.core.views.not_found"
 handler500 = "apps.core.unavailable.server_error"
 
 urlpatterns = [
+    # First: agents post here many times a second, and Django tries the patterns in order.
+    path("api/ingest/", include("apps.ingest.urls")),
+    *slash_path("v1/traces", otlp_api.traces, name="otlp_traces"),
     path("admin/", admin.site.urls),
     path("health", core_views.health, name="health"),
     path("", include("apps.accounts.urls")),
@@ -33,8 +36,6 @@ urlpatterns = [
     path("api/test-runs", include("apps.testing.api_test_runs_urls")),
     path("api/breakpoints", include("apps.breakpoints.api_urls")),
     path("api/mcp/", include("apps.mcp.api_urls")),
-    path("api/ingest/", include("apps.ingest.urls")),
-    *slash_path("v1/traces", otlp_api.traces, name="otlp_traces"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI (served from our static files) sets inline styles; only its page allows them.
     path(

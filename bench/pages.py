@@ -197,7 +197,7 @@ def main() -> None:
             continue
         print(f"{label:40} {measure(client, url, args.repeat, headers)}", flush=True)
     if "dashboard" in args.only or not args.only:
-        from apps.dashboard.models import AgentDay, RollupDay
+        from apps.runs.models import AgentDay, RollupDay
 
         RollupDay.objects.filter(project=project).delete()
         AgentDay.objects.filter(project=project).delete()

@@ -6,10 +6,9 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.breakpoints.models import Breakpoint, BreakpointHit
 from apps.core.models import CacheEntry
-from apps.dashboard.models import AgentDay, RollupDay
 from apps.mcp.models import McpLog, McpTool, McpToolVersion
 from apps.projects.services import api_key_create
-from apps.runs.models import Run, RunStep
+from apps.runs.models import AgentDay, RollupDay, Run, RunStep
 from apps.testing.models import Test, TestRun
 
 pytestmark = pytest.mark.django_db

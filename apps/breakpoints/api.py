@@ -1,5 +1,5 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.decorators import api_view
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
@@ -11,9 +11,6 @@ from apps.breakpoints.serializers import (
     BreakpointTestInput,
     BreakpointTestOutput,
     BreakpointUpdateInput,
-    ControlOutput,
-    ControlQuery,
-    ControlTimeoutInput,
     ResumeInput,
     ResumeOutput,
     ToggleInput,
@@ -21,10 +18,9 @@ from apps.breakpoints.serializers import (
 from apps.core.api import validated
 from apps.core.errors import ErrorOutput
 from apps.core.pagination import paginated, paginates
-from apps.projects.authentication import ApiKeyAuthentication, HasApiKey
 from apps.projects.selectors import project_get
 from apps.runs.models import RunStep
-from apps.runs.selectors import run_get_for_project, run_get_for_user
+from apps.runs.selectors import run_get_for_user
 
 
 @extend_schema(methods=["GET"], parameters=[BreakpointListQuery], responses={200: BreakpointOutput(many=True)})
@@ -81,21 +77,6 @@ def breakpoint_test(request):
         if step is None:
             return Response({"detail": "This project has no steps to test against yet.", "errors": {}}, status=404)
     return Response(services.breakpoint_test_against_step(breakpoint_data=data, step=step))
-
-
-@extend_schema(methods=["GET"], parameters=[ControlQuery], responses={200: ControlOutput})
-@extend_schema(methods=["POST"], request=ControlTimeoutInput, responses={200: ControlOutput})
-@api_view(["GET", "POST"])
-@authentication_classes([ApiKeyAuthentication])
-@permission_classes([HasApiKey])
-def run_control_api(request, run_id):
-    """What the SDK must do about a paused step (GET, polled); POST reports that it stopped waiting."""
-    run = run_get_for_project(project=request.auth.project, run_id=run_id)
-    if request.method == "GET":
-        query = validated(ControlQuery, request.query_params)
-        return Response(selectors.run_control(run=run, hit_id=query.get("hit_id")))
-    data = validated(ControlTimeoutInput, request.data)
-    return Response(services.breakpoint_hit_time_out(run=run, hit_id=data["hit_id"], waited_ms=data.get("waited_ms")))
 
 
 @extend_schema(

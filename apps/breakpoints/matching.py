@@ -8,7 +8,8 @@ import jmespath
 from django.utils import timezone
 
 from apps.breakpoints.models import ConditionType
-from apps.runs.models import Run, RunStep, StepStatus, StepType
+from apps.core.timing import ms_between
+from apps.runs.models import Run, RunStep
 
 
 @lru_cache(maxsize=512)
@@ -33,10 +34,6 @@ def custom_evaluate(*, expression: str, step: dict, run: dict):
         return None, f"{type(exc).__name__}: {exc}"
 
 
-def step_has_error(step: dict) -> bool:
-    return bool(step.get("error")) or step.get("status") == StepStatus.FAILED or step.get("step_type") == StepType.ERROR
-
-
 def _condition_matches(condition_type: str, value: dict, step: dict, run: dict) -> bool:
     if condition_type == ConditionType.STEP_TYPE:
         return step.get("step_type") == value.get("step_type")
@@ -47,7 +44,7 @@ def _condition_matches(condition_type: str, value: dict, step: dict, run: dict) 
         result, _error = custom_evaluate(expression=value.get("expression") or "", step=step, run=run)
         return jmespath_truthy(result)
     if condition_type == ConditionType.ON_ERROR:
-        return step_has_error(step)
+        return RunStep.error_in(status=step.get("status"), error=step.get("error"), step_type=step.get("step_type"))
     return False
 
 
@@ -95,7 +92,7 @@ def run_context(run: Run, *, now: datetime | None = None) -> dict:
         "step_count": run.step_count,
         "error_count": run.error_count,
         "total_tokens": run.total_tokens,
-        "duration_ms_so_far": max(0, int((now - run.started_at).total_seconds() * 1000)),
+        "duration_ms_so_far": ms_between(run.started_at, now),
         "started_at": _iso(run.started_at),
         "is_replay": run.replay_of_id is not None,
     }

@@ -2,7 +2,6 @@
 can record a hit, answer the SDK's poll or take a person's decision."""
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from apps.breakpoints.matching import breakpoint_match, custom_evaluate, run_context, step_context
@@ -10,12 +9,11 @@ from apps.breakpoints.models import Breakpoint, BreakpointHit, ConditionType, Hi
 from apps.breakpoints.selectors import breakpoints_enabled_for, hit_control, hit_for_run, run_control
 from apps.breakpoints.validation import condition_validate
 from apps.core.errors import ApplicationError
+from apps.core.timing import ms_between
 from apps.projects.models import Project
-from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
-from apps.runs.selectors import run_get_for_project
-from apps.runs.services import run_end
-
-UNFINISHED = [RunStatus.PENDING, RunStatus.RUNNING, RunStatus.PAUSED]
+from apps.runs.models import Run, RunStep, StepStatus
+from apps.runs.selectors import run_lock
+from apps.runs.services import run_abort, run_pause, run_unpause, step_note, step_update
 
 
 def breakpoint_create(
@@ -70,7 +68,7 @@ def _phase(step: RunStep) -> str | None:
     """Before a running step executes, or after one that ended in an error; else nothing to check."""
     if step.status == StepStatus.RUNNING:
         return HitPhase.BEFORE
-    if step.error or step.status == StepStatus.FAILED or step.step_type == StepType.ERROR:
+    if step.is_error:
         return HitPhase.AFTER
     return None
 
@@ -81,9 +79,7 @@ def _hit_record(*, run: Run, step: RunStep, breakpoint: Breakpoint, phase: str) 
             hit = BreakpointHit.objects.create(
                 run=run, step=step, breakpoint=breakpoint, phase=phase, step_input=step.input
             )
-            paused = Run.objects.filter(pk=run.pk, status__in=[RunStatus.PENDING, RunStatus.RUNNING])
-            if paused.update(status=RunStatus.PAUSED):
-                run.status = RunStatus.PAUSED
+            run_pause(run=run)
     except IntegrityError:
         # The same step was posted again (a retry): answer with the hit it already made.
         return BreakpointHit.objects.select_related("breakpoint", "step", "resolved_by").get(step=step, phase=phase)
@@ -138,16 +134,16 @@ def _claim(*, hit: BreakpointHit, status: str, **fields) -> None:
     now = timezone.now()
     fields.update(status=status, resolved_at=now)
     if fields.get("waited_ms") is None:
-        fields["waited_ms"] = int((now - hit.created_at).total_seconds() * 1000)
+        fields["waited_ms"] = ms_between(hit.created_at, now)
     if not BreakpointHit.objects.filter(pk=hit.pk, status=HitStatus.WAITING).update(**fields):
         raise ApplicationError("This breakpoint was already resolved by someone else.", status=409)
     for field, value in fields.items():
         setattr(hit, field, value)
 
 
-def _step_record(*, hit: BreakpointHit, user=None, error: dict | None = None) -> None:
-    """Write the decision into the step: its metadata keeps the original input when it was edited."""
-    step = RunStep.objects.get(pk=hit.step_id)
+def _step_record(*, run: Run, hit: BreakpointHit, user=None, error: dict | None = None) -> None:
+    """Write the decision into the step: its metadata keeps the original input when it was edited;
+    a skipped step completes with the given output, an aborted one fails (the run counts the error)."""
     note = {
         "hit_id": str(hit.pk),
         "breakpoint_id": str(hit.breakpoint_id) if hit.breakpoint_id else None,
@@ -160,38 +156,36 @@ def _step_record(*, hit: BreakpointHit, user=None, error: dict | None = None) ->
     }
     if hit.timed_out:
         note["timed_out"] = True
-    updates = {"metadata": {**(step.metadata or {}), "breakpoint": note}}
+    edited = {}
     if hit.input_edited:
         note["original_input"] = hit.step_input
-        updates["input"] = hit.edited_input
+        edited["input"] = hit.edited_input
+    ended = {"ended_at": hit.resolved_at}
     if hit.phase == HitPhase.BEFORE and hit.action == HitAction.SKIP:
         note["skipped"] = True
-        updates.update(output=hit.skip_output, status=StepStatus.COMPLETED, ended_at=hit.resolved_at)
-    if hit.phase == HitPhase.BEFORE and error is not None:
-        updates.update(error=error, status=StepStatus.FAILED, ended_at=hit.resolved_at)
-        if not step.error:
-            Run.objects.filter(pk=hit.run_id).update(error_count=F("error_count") + 1)
-    RunStep.objects.filter(pk=step.pk).update(**updates)
+        ended.update(output=hit.skip_output, status=StepStatus.COMPLETED)
+    elif hit.phase == HitPhase.BEFORE and error is not None:
+        ended.update(error=error, status=StepStatus.FAILED)
+    else:
+        step_note(run=run, step_id=hit.step_id, metadata={"breakpoint": note}, **edited)
+        return
+    step_update(run=run, step_id=hit.step_id, data={**ended, **edited, "metadata": {"breakpoint": note}})
 
 
 def _run_back_to_running(run: Run) -> None:
-    """Unpause the run unless another of its steps still waits (parallel steps each pause alone)."""
-    still_waiting = BreakpointHit.objects.filter(run_id=OuterRef("pk"), status=HitStatus.WAITING)
-    Run.objects.filter(pk=run.pk, status=RunStatus.PAUSED).filter(~Exists(still_waiting)).update(
-        status=RunStatus.RUNNING
-    )
+    """Unpause the run unless another of its steps still waits (parallel steps each pause alone).
+    Under the run's lock: a step that pauses meanwhile waits for it, and keeps the run paused."""
+    run_lock(run=run)
+    if not BreakpointHit.objects.filter(run=run, status=HitStatus.WAITING).exists():
+        run_unpause(run=run)
 
 
 def _run_abort(*, run: Run, hit: BreakpointHit, user) -> dict:
     error = {"message": hit.abort_message(), "type": "Aborted"}
-    now = hit.resolved_at
-    # Ended by runs' own service (a save, which whatever derives from runs hears of), unless it
-    # ended meanwhile: the row lock makes the check and the end one step.
-    if run_get_for_project(project=run.project, run_id=run.pk, lock=True).status in UNFINISHED:
-        run_end(project=run.project, run_id=run.pk, data={"status": RunStatus.FAILED, "error": error, "ended_at": now})
+    run_abort(run=run, error=error, ended_at=hit.resolved_at)
     # Other steps of the run waiting in parallel are aborted with it.
     BreakpointHit.objects.filter(run=run, status=HitStatus.WAITING).update(
-        status=HitStatus.ABORTED, action=HitAction.ABORT, resolved_by=user, resolved_at=now
+        status=HitStatus.ABORTED, action=HitAction.ABORT, resolved_by=user, resolved_at=hit.resolved_at
     )
     return error
 
@@ -213,9 +207,9 @@ def run_resume(*, run: Run, user, action: str, input=None, output=None, hit_id=N
             skip_output=output if action == HitAction.SKIP else None,
         )
         if action == HitAction.ABORT:
-            _step_record(hit=hit, user=user, error=_run_abort(run=run, hit=hit, user=user))
+            _step_record(run=run, hit=hit, user=user, error=_run_abort(run=run, hit=hit, user=user))
         else:
-            _step_record(hit=hit, user=user)
+            _step_record(run=run, hit=hit, user=user)
             _run_back_to_running(run)
     return hit
 
@@ -229,7 +223,7 @@ def breakpoint_hit_time_out(*, run: Run, hit_id, waited_ms: int | None = None) -
             with transaction.atomic():
                 fields = {"action": HitAction.CONTINUE, "timed_out": True, "waited_ms": waited_ms}
                 _claim(hit=hit, status=HitStatus.RESUMED, **fields)
-                _step_record(hit=hit)
+                _step_record(run=run, hit=hit)
                 _run_back_to_running(run)
         except ApplicationError:
             pass

@@ -6,6 +6,8 @@ rest, or clients learn to send what the schema forbids. Query strings are all te
 keep DRF's own integer and boolean fields.
 """
 
+import uuid
+
 from rest_framework import serializers
 
 
@@ -19,8 +21,13 @@ class _StrictType:
         return super().to_internal_value(data)
 
 
+# `validated_as`: the DRF field a strict one validates as once its JSON type is right. The ingest
+# hot path (apps.ingest.validation) checks those without DRF's calls, and only ever values of that type.
+
+
 class StrictCharField(_StrictType, serializers.CharField):
     json_types = (str,)
+    validated_as = serializers.CharField
 
     def to_internal_value(self, data):
         # DRF trims before it counts: 300 characters ending in spaces would pass a maxLength of 255.
@@ -31,7 +38,15 @@ class StrictCharField(_StrictType, serializers.CharField):
 
 class StrictIntegerField(_StrictType, serializers.IntegerField):
     json_types = (int,)
+    validated_as = serializers.IntegerField
 
 
 class StrictBooleanField(_StrictType, serializers.BooleanField):
     json_types = (bool,)
+
+
+class StrictUUIDField(_StrictType, serializers.UUIDField):
+    """A UUID given as a string: DRF's own field would also take an integer, which no client means."""
+
+    json_types = (str, uuid.UUID)
+    validated_as = serializers.UUIDField

@@ -2,22 +2,22 @@
 
 Periods: `24h` is the last 24 hours against the 24 before; `7d` and `30d` are whole UTC days (today
 and the 6 or 29 days before it) against as many days before them, so the bars of a chart add up to
-its totals. Closed days come from the daily rollup (apps.dashboard.models), filled the first time
-they are needed; the rest (today, or the last 48 hours for `24h`) is counted live, in one grouped
-query. A million runs cost a few hundred rollup rows and one day of live rows.
+its totals. Closed days come from the daily rollup (apps.runs.rollup, kept right by the runs' write
+path), summed the first time they are needed; the rest (today, or the last 48 hours for `24h`) is
+counted live, in one grouped query. A million runs cost a few hundred rollup rows and one day of
+live rows.
 """
 
 from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 
-from django.db import transaction
-from django.db.models import BooleanField, Case, Count, Q, Sum, Value, When
+from django.db.models import BooleanField, Case, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from apps.dashboard.models import AgentDay, RollupDay
 from apps.projects.models import Project
-from apps.runs.models import Run, RunStatus
+from apps.runs.models import Run
+from apps.runs.rollup import rollup_rows, runs_grouped, settled_day
 from apps.testing.selectors import test_health
 
 PERIODS = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
@@ -39,12 +39,12 @@ def period_bounds(*, period: str, now: datetime) -> tuple[datetime, datetime]:
 def project_stats(*, project: Project, period: str = DEFAULT_PERIOD, now: datetime | None = None) -> dict:
     now = (now or timezone.now()).astimezone(UTC)
     since, previous_since = period_bounds(period=period, now=now)
-    today = now.date()
+    today, settled = now.date(), settled_day(now)
     chart_first = today - (CHART_DAYS - 1) * _DAY
-    live_from = previous_since if period == "24h" else _midnight(now)
+    live_from = min(previous_since, _day_start(settled)) if period == "24h" else _day_start(settled)
     rows = _live_rows(project=project, start=live_from, since=since, end=_midnight(now) + _DAY)
     closed_first = min(chart_first, previous_since.date())
-    rolled = _rollup_rows(project=project, first=closed_first, last=today - _DAY)
+    rolled = rollup_rows(project_id=project.pk, first=closed_first, last=settled - _DAY)
     for row in rolled:
         if period != "24h" and row["day"] >= since.date():
             row["bucket"] = "current"
@@ -56,9 +56,9 @@ def project_stats(*, project: Project, period: str = DEFAULT_PERIOD, now: dateti
     previous_health = test_health(project=project, since=previous_since, until=since - timedelta(microseconds=1))
     current["test_pass_rate"], previous["test_pass_rate"] = health["pass_rate"], previous_health["pass_rate"]
     agents = _agents(row for row in rolled + rows if row.get("bucket") == "current")
-    # The chart's closed days come from the rollup, today from the live rows (which, for 24h, also
+    # The chart's closed days come from the rollup, the rest from the live rows (which, for 24h, also
     # hold parts of earlier days: those count in the period's totals, not twice in the chart).
-    chart_rows = [*rolled, *(row for row in rows if row["day"] == today)]
+    chart_rows = [*rolled, *(row for row in rows if row["day"] >= settled)]
     first_day = since.date()
     return {
         **current,
@@ -90,16 +90,11 @@ def runs_recent(*, project: Project, limit: int = 10) -> list[Run]:
 
 
 def _midnight(moment: datetime) -> datetime:
-    return datetime.combine(moment.astimezone(UTC).date(), time.min, tzinfo=UTC)
+    return _day_start(moment.astimezone(UTC).date())
 
 
-def _grouped(runs):
-    return runs.annotate(
-        runs=Count("*"),
-        failed=Count("id", filter=Q(status=RunStatus.FAILED)),
-        duration_sum=Sum("duration_ms", default=0),
-        duration_count=Count("duration_ms"),
-    )
+def _day_start(day) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _live_rows(*, project: Project, start: datetime, since: datetime, end: datetime) -> list[dict]:
@@ -108,47 +103,11 @@ def _live_rows(*, project: Project, start: datetime, since: datetime, end: datet
     runs = runs.annotate(day=TruncDate("started_at", tzinfo=UTC), current=current).values(
         "day", "agent_name", "current"
     )
-    rows = list(_grouped(runs).order_by())
+    rows = list(runs_grouped(runs).order_by())
     for row in rows:
         row["bucket"] = "current" if row.pop("current") else "previous"
         row["agent_name"] = row["agent_name"] or ""
     return rows
-
-
-def _rollup_rows(*, project: Project, first, last) -> list[dict]:
-    """The rollup of the closed days first..last, filling the days never rolled up (or invalidated since)."""
-    done = set(RollupDay.objects.filter(project=project, day__gte=first, day__lte=last).values_list("day", flat=True))
-    wanted = {first + n * _DAY for n in range((last - first).days + 1)}
-    if wanted - done:
-        _rollup_fill(project=project, days=wanted - done)
-    fields = ("day", "agent_name", "runs", "failed", "duration_sum", "duration_count")
-    return list(AgentDay.objects.filter(project=project, day__gte=first, day__lte=last).values(*fields))
-
-
-@transaction.atomic
-def _rollup_fill(*, project: Project, days: set) -> None:
-    start = datetime.combine(min(days), time.min, tzinfo=UTC)
-    end = datetime.combine(max(days), time.min, tzinfo=UTC) + _DAY
-    runs = Run.objects.filter(project=project, started_at__gte=start, started_at__lt=end)
-    grouped = _grouped(runs.annotate(day=TruncDate("started_at", tzinfo=UTC)).values("day", "agent_name")).order_by()
-    rows = [
-        AgentDay(project=project, **{**row, "agent_name": row["agent_name"] or ""})
-        for row in grouped
-        if row["day"] in days
-    ]
-    merged = {}  # NULL and "" agent names share a row
-    for row in rows:
-        key = (row.day, row.agent_name)
-        if key in merged:
-            for field in ("runs", "failed", "duration_sum", "duration_count"):
-                setattr(merged[key], field, getattr(merged[key], field) + getattr(row, field))
-        else:
-            merged[key] = row
-    # A day whose marker was dropped (rollup_invalidate) may still hold its old rows: replace them.
-    # Two requests may fill the same day at once: both computed the same rows, the second insert is a no-op.
-    AgentDay.objects.filter(project=project, day__in=days).delete()
-    AgentDay.objects.bulk_create(merged.values(), ignore_conflicts=True)
-    RollupDay.objects.bulk_create([RollupDay(project=project, day=day) for day in days], ignore_conflicts=True)
 
 
 # Summing up ------------------------------------------------------------------------------------

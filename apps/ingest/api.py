@@ -9,6 +9,7 @@ from rest_framework.decorators import (
     renderer_classes,
     throttle_classes,
 )
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -38,17 +39,25 @@ from apps.ingest.throttling import IngestThrottle
 from apps.ingest.validation import input_checker
 from apps.mcp import services as mcp_services
 from apps.projects.authentication import ApiKeyAuthentication, HasApiKey
-from apps.runs import services as runs_services
 
 
-def ingest_api(methods: list[str]):
+class JSONAnswers(DefaultContentNegotiation):
+    """Ingest answers JSON whatever the client's Accept says (DRF's default would parse it on every
+    request only to pick the one renderer there is); bodies are still matched to their parser."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def ingest_api(methods: list[str], throttle: type[IngestThrottle] = IngestThrottle):
     """`api_view` with the key authentication, throttle and bounded JSON parser of every ingest route."""
 
     def decorator(view):
+        view.content_negotiation_class = JSONAnswers
         for configure in (
             authentication_classes([ApiKeyAuthentication]),
             permission_classes([HasApiKey]),
-            throttle_classes([IngestThrottle]),
+            throttle_classes([throttle]),
             parser_classes([IngestJSONParser]),
             renderer_classes([JSONRenderer]),
         ):
@@ -82,16 +91,17 @@ def project(request):
 )
 @ingest_api(["POST"])
 def run_create(request):
-    run, created = runs_services.run_create(project=project(request), **valid(IngestRunCreateInput, request))
-    return Response(run_output(run), status=201 if created else 200)
+    data = valid(IngestRunCreateInput, request)
+    result = services.ingest_run_write(project=project(request), kind="run.create", data=data)
+    return Response(run_output(result.run), status=result.status)
 
 
 @extend_schema(tags=["ingest"], request=IngestRunUpdateInput, responses={200: IngestRunOutput, **errors(400, 404)})
 @ingest_api(["PATCH"])
 def run_update(request, run_id):
-    data = valid(IngestRunUpdateInput, request)
-    run = services.ingest_run_update(project=project(request), run_id=run_id, data=data)
-    return Response(run_output(run))
+    data = {**valid(IngestRunUpdateInput, request), "run_id": run_id}
+    result = services.ingest_run_write(project=project(request), kind="run.update", data=data)
+    return Response(run_output(result.run))
 
 
 @extend_schema(
@@ -102,9 +112,9 @@ def run_update(request, run_id):
 )
 @ingest_api(["POST"])
 def run_end(request, run_id):
-    data = valid(IngestRunEndInput, request)
-    run = services.ingest_run_end(project=project(request), run_id=run_id, data=data)
-    return Response(run_output(run))
+    data = {**valid(IngestRunEndInput, request), "run_id": run_id}
+    result = services.ingest_run_write(project=project(request), kind="run.end", data=data)
+    return Response(run_output(result.run))
 
 
 @extend_schema(
@@ -115,9 +125,9 @@ def run_end(request, run_id):
 )
 @ingest_api(["POST"])
 def step_create(request, run_id):
-    data = valid(IngestStepCreateInput, request)
-    step, created, control = services.ingest_step_create(project=project(request), run_id=run_id, data=data)
-    return Response({**step_output(step), "control": control}, status=201 if created else 200)
+    data = {**valid(IngestStepCreateInput, request), "run_id": run_id}
+    result, control = services.ingest_step_write(project=project(request), kind="step.create", data=data)
+    return Response({**step_output(result.row), "control": control}, status=result.status)
 
 
 @extend_schema(
@@ -125,9 +135,9 @@ def step_create(request, run_id):
 )
 @ingest_api(["PATCH"])
 def step_update(request, run_id, step_id):
-    data = valid(IngestStepUpdateInput, request)
-    step, control = services.ingest_step_update(project=project(request), run_id=run_id, step_id=step_id, data=data)
-    return Response({**step_output(step), "control": control})
+    data = {**valid(IngestStepUpdateInput, request), "run_id": run_id, "id": step_id}
+    result, control = services.ingest_step_write(project=project(request), kind="step.update", data=data)
+    return Response({**step_output(result.row), "control": control})
 
 
 @extend_schema(

@@ -80,14 +80,21 @@ def json_clean(value, *, unsafe: bool = True, depth: int = 0):
     return value
 
 
-def depth_check(container: dict | list, depth: int = 0) -> None:
-    """Refuses what json_clean refuses: anything nested deeper than MAX_DEPTH levels."""
-    children = container.values() if isinstance(container, dict) else container
-    if children and depth >= MAX_DEPTH:
-        raise _too_deep()
-    for child in children:
-        if isinstance(child, dict | list):
-            depth_check(child, depth + 1)
+def depth_check(container: dict | list) -> None:
+    """Refuses what json_clean refuses: anything nested deeper than MAX_DEPTH levels. Level by level,
+    each in one comprehension (a batch holds thousands of containers: a call per container cost a
+    sixth of its CPU)."""
+    level, depth = [container], 0
+    while level:
+        if depth >= MAX_DEPTH and any(level):  # a container this deep holds something
+            raise _too_deep()
+        level = [
+            child
+            for parent in level
+            for child in (parent.values() if type(parent) is dict else parent)
+            if type(child) is dict or type(child) is list
+        ]
+        depth += 1
 
 
 def _too_deep() -> exceptions.ParseError:

@@ -1,26 +1,17 @@
 """Shapes of the ingest API. Input serializers only check shapes; the rules live in the services."""
 
-import uuid
+from datetime import timedelta
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.fields import StrictCharField, StrictIntegerField
+from apps.core.fields import StrictCharField, StrictIntegerField, StrictUUIDField
 from apps.mcp.models import LogType, McpLog, McpTool
+from apps.runs.events import INT_MAX
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
-from apps.runs.services import INT_MAX
 
 MAX_BATCH_EVENTS = 1000
 MAX_STEP_INDEX = 1_000_000_000
-
-
-class StrictUUIDField(serializers.UUIDField):
-    """A UUID given as a string: DRF's own field would also take an integer, which no client means."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str | uuid.UUID):
-            self.fail("invalid", value=data)
-        return super().to_internal_value(data)
 
 
 def _json(**kwargs):
@@ -236,10 +227,17 @@ class IngestStepOutput(serializers.ModelSerializer):
 
 
 _DATETIME = serializers.DateTimeField()  # DRF's own output format: ISO 8601, "Z" for UTC
+_UTC_OFFSET = timedelta(0)
 
 
 def _time(value):
-    return None if value is None else _DATETIME.to_representation(value)
+    if value is None:
+        return None
+    # What DRF gives a UTC time (every time read back) in the site's time zone, UTC, without its calls.
+    if value.utcoffset() == _UTC_OFFSET:
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return _DATETIME.to_representation(value)
 
 
 def _uuid(value):
@@ -262,14 +260,16 @@ def run_output(run: Run) -> dict:
     }  # fmt: skip
 
 
-def step_output(step: RunStep) -> dict:
-    """`IngestStepOutput(step).data`, built directly (see run_output)."""
+def step_output(step: dict) -> dict:
+    """`IngestStepOutput(step).data` for a step's values as the write path holds them, built directly
+    (see run_output)."""
     return {
-        "id": str(step.id), "run_id": str(step.run_id), "parent_id": _uuid(step.parent_id),
-        "step_index": _int(step.step_index), "step_type": step.step_type, "name": step.name, "status": step.status,
-        "input": step.input, "output": step.output, "metadata": step.metadata, "error": step.error,
-        "tokens_used": _int(step.tokens_used), "latency_ms": _int(step.latency_ms),
-        "started_at": _time(step.started_at), "ended_at": _time(step.ended_at), "created_at": _time(step.created_at),
+        "id": str(step["id"]), "run_id": str(step["run_id"]), "parent_id": _uuid(step["parent_id"]),
+        "step_index": _int(step["step_index"]), "step_type": step["step_type"], "name": step["name"],
+        "status": step["status"], "input": step["input"], "output": step["output"], "metadata": step["metadata"],
+        "error": step["error"], "tokens_used": _int(step["tokens_used"]), "latency_ms": _int(step["latency_ms"]),
+        "started_at": _time(step["started_at"]), "ended_at": _time(step["ended_at"]),
+        "created_at": _time(step["created_at"]),
     }  # fmt: skip
 
 

@@ -1,60 +1,51 @@
-"""What the SDK's writes do beyond storing a row: the control answer for a posted step, and the
-tests scheduled when a run ends."""
+"""What the SDK's writes do. Runs and steps are stored by the one write path (apps.runs.writes),
+MCP tools and calls by apps.mcp; around the write, two steps of ingest's own: the control answer
+for a posted step (breakpoints) and the tests scheduled when a run ends."""
 
+from contextlib import nullcontext
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from apps.breakpoints.services import breakpoint_check_step
-from apps.dashboard.services import rollup_invalidate
+from apps.mcp.services import mcp_write
 from apps.projects.models import Project
-from apps.runs.models import Run, RunStep
-from apps.runs.selectors import run_get_for_project
-from apps.runs.services import run_end, run_update, step_create, step_update
-from apps.testing.services import tests_schedule_for_run
+from apps.runs.writes import Result, runs_write
+from apps.testing.services import tests_schedule_for_runs
+
+MCP_EVENTS = ("mcp.tool", "mcp.log")
 
 
-def step_control(*, run: Run, step: RunStep) -> dict:
-    """What the agent does after posting `step`: continue, or pause on a breakpoint it matches."""
-    return breakpoint_check_step(run=run, step=step)
+def ingest_run_write(*, project: Project, kind: str, data: dict) -> Result:
+    """One run event (`run.create`, `run.update`, `run.end`); a run it leaves finished is judged by
+    the enabled tests that target it."""
+    written = runs_write(project_id=project.pk, events=[(kind, data)])
+    tests_schedule_for_runs(runs=written.finished_runs)
+    return written.results[0].get()
 
 
-def ingest_step_create(*, project: Project, run_id: UUID, data: dict) -> tuple[RunStep, bool, dict]:
-    """(step, created, control). Runs under the run's row lock so step indexes never collide."""
-    for attempt in range(2):
-        try:
-            with transaction.atomic():
-                run = run_get_for_project(project=project, run_id=run_id, lock=True)
-                step, created = step_create(run=run, data=data)
-                rollup_invalidate(project_id=project.pk, started_at=run.started_at)  # its duration may change
-                return step, created, step_control(run=run, step=step)
-        except IntegrityError:
-            # The same step id went into the database between our check and insert; checking
-            # again answers as for any retry (the stored step, or 409 when it is another run's).
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+def ingest_step_write(*, project: Project, kind: str, data: dict) -> tuple[Result, dict]:
+    """(result, control) for one step event: a step posted running, or ending in an error, may pause
+    on a breakpoint it matches."""
+    result = runs_write(project_id=project.pk, events=[(kind, data)]).results[0].get()
+    return result, breakpoint_check_step(run=result.run, step=result.step)
 
 
-@transaction.atomic
-def ingest_step_update(*, project: Project, run_id: UUID, step_id: UUID, data: dict) -> tuple[RunStep, dict]:
-    """(step, control): a step that ends in an error may pause on an `on_error` breakpoint."""
-    run = run_get_for_project(project=project, run_id=run_id, lock=True)
-    step = step_update(run=run, step_id=step_id, data=data)
-    rollup_invalidate(project_id=project.pk, started_at=run.started_at)  # its duration may change
-    return step, step_control(run=run, step=step)
-
-
-@transaction.atomic
-def ingest_run_update(*, project: Project, run_id: UUID, data: dict) -> Run:
-    run = run_update(project=project, run_id=run_id, data=data)
-    tests_schedule_for_run(run=run)
-    return run
-
-
-@transaction.atomic
-def ingest_run_end(*, project: Project, run_id: UUID, data: dict) -> Run:
-    """Ends the run; once committed, the enabled tests that target it judge it."""
-    run = run_end(project=project, run_id=run_id, data=data)
-    tests_schedule_for_run(run=run)
-    return run
+def ingest_batch(*, project: Project, events: list[tuple[str, dict]]) -> list[tuple[int, UUID | Exception]]:
+    """(status, id or error) per event, in order: runs and steps through the write path, then MCP
+    tools and calls through apps.mcp, in one transaction (each is one already when alone)."""
+    run_events = [event for event in events if event[0] not in MCP_EVENTS]
+    mcp_events = [event for event in events if event[0] in MCP_EVENTS]
+    with transaction.atomic() if run_events and mcp_events else nullcontext():
+        written = runs_write(project_id=project.pk, events=run_events)
+        mcp = iter(mcp_write(project=project, events=mcp_events))
+        tests_schedule_for_runs(runs=written.finished_runs)
+    runs = iter(written.results)
+    answers = []
+    for kind, _ in events:
+        if kind in MCP_EVENTS:
+            answers.append(next(mcp))
+        else:
+            result = next(runs)
+            answers.append((result.status, result.error or result.id))
+    return answers

@@ -2,7 +2,7 @@
 (one row per call, its arguments checked against the tool's input schema as it is logged).
 
 `mcp_tool_apply` and `mcp_log_build` change objects in memory only: the single endpoints save them
-one by one, the batch (apps.ingest.batch) in bulk, and both follow the same rules.
+one by one, `mcp_write` (a batch's MCP events) in bulk, and both follow the same rules.
 """
 
 import functools
@@ -11,6 +11,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from jsonschema import Draft202012Validator, SchemaError, validators
@@ -164,3 +165,110 @@ def mcp_log_create(*, project: Project, log_type: str, data: dict) -> tuple[McpL
     log = mcp_log_build(project=project, tool=tool, data={**data, "log_type": log_type})
     log.save(force_insert=True)
     return log, True
+
+
+# Many at once (a batch) ------------------------------------------------------------------------------
+
+
+def mcp_write(*, project: Project, events: list[tuple[str, dict]]) -> list[tuple[int, UUID | ApplicationError]]:
+    """(status, id) or (status, error) for each `mcp.tool` / `mcp.log` event, in order, by the rules of
+    the single endpoints, in a few queries: the tools and logs named are read at once (tools locked,
+    in id order, so two batches can't both write a tool's next version), the rest written in bulk.
+    A tool or log created concurrently makes the batch start over, then seeing it."""
+    if not events:
+        return []
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _McpBatch(project=project).write(events)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+class _McpBatch:
+    def __init__(self, *, project: Project):
+        self.project, self.now = project, timezone.now()
+        self.tools: dict[str, McpTool] = {}
+        self.tools_by_id: dict[UUID, McpTool] = {}
+        self.new_tools: list[McpTool] = []
+        self.changed_tools: dict[UUID, McpTool] = {}
+        self.changed_fields: set[str] = set()
+        self.versions: list[McpToolVersion] = []
+        self.logs: list[McpLog] = []
+        self.stored_logs: dict[UUID, UUID] = {}  # log id -> project id, for the logs named
+        self.run_ids: set[UUID] = set()  # this project's runs the logs name
+
+    def write(self, events: list[tuple[str, dict]]) -> list[tuple[int, UUID | ApplicationError]]:
+        self.load(events)
+        results = []
+        for kind, data in events:
+            try:
+                results.append(self.tool_event(data) if kind == "mcp.tool" else self.log_event(data))
+            except ApplicationError as exc:
+                results.append((exc.status, exc))
+            except Http404:
+                results.append((404, ApplicationError("Not found.", status=404)))
+        self.save()
+        return results
+
+    def load(self, events: list[tuple[str, dict]]) -> None:
+        names = {data.get("tool_name") for _, data in events} - {None}
+        tool_ids = {data.get("tool_id") for _, data in events} - {None}
+        if names or tool_ids:
+            tools = McpTool.objects.select_for_update().filter(project=self.project)
+            for tool in tools.filter(Q(tool_name__in=names) | Q(pk__in=tool_ids)).order_by("pk"):
+                self.tools[tool.tool_name] = self.tools_by_id[tool.pk] = tool
+        log_ids = {data.get("id") for kind, data in events if kind == "mcp.log"} - {None}
+        if log_ids:
+            self.stored_logs = dict(McpLog.objects.filter(pk__in=log_ids).values_list("pk", "project_id"))
+        run_ids = {data.get("run_id") for _, data in events} - {None}
+        if run_ids:
+            self.run_ids = set(Run.objects.filter(project=self.project, pk__in=run_ids).values_list("pk", flat=True))
+
+    def tool_event(self, data: dict) -> tuple[int, UUID]:
+        tool, created = self.tool(data["tool_name"])
+        version = mcp_tool_apply(tool=tool, data=data, now=self.now)
+        if version is not None:
+            self.versions.append(version)
+        if not created and tool not in self.new_tools:
+            tool.updated_at = self.now
+            self.changed_tools[tool.pk] = tool
+            self.changed_fields.update(key for key in TOOL_FIELDS if key in data)
+        return (201 if created else 200), tool.pk
+
+    def log_event(self, data: dict) -> tuple[int, UUID]:
+        log_id = data.get("id")
+        if log_id in self.stored_logs:
+            if self.stored_logs[log_id] != self.project.pk:
+                raise log_id_taken()
+            return 200, log_id
+        if data.get("tool_id") and data["tool_id"] not in self.tools_by_id:
+            raise Http404
+        if data.get("run_id") and data["run_id"] not in self.run_ids:
+            raise Http404
+        tool = self.tools_by_id.get(data.get("tool_id"))
+        if tool is None and data.get("tool_name"):
+            tool = self.tool(data["tool_name"])[0]
+        log = mcp_log_build(project=self.project, tool=tool, data=data)
+        self.logs.append(log)
+        self.stored_logs[log.pk] = self.project.pk  # the same id again in this batch is a retry
+        return 201, log.pk
+
+    def tool(self, tool_name: str) -> tuple[McpTool, bool]:
+        tool = self.tools.get(tool_name)
+        if tool is not None:
+            return tool, False
+        tool = McpTool(project=self.project, tool_name=tool_name)
+        self.tools[tool_name] = self.tools_by_id[tool.pk] = tool
+        self.new_tools.append(tool)
+        return tool, True
+
+    def save(self) -> None:
+        McpTool.objects.bulk_create(self.new_tools)
+        McpToolVersion.objects.bulk_create(self.versions)
+        McpLog.objects.bulk_create(self.logs)
+        if self.changed_tools:
+            fields = [*self.changed_fields, "version", "changed_at", "updated_at"]
+            McpTool.objects.bulk_update(self.changed_tools.values(), fields)

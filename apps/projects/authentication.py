@@ -1,6 +1,8 @@
+from django.utils.functional import SimpleLazyObject
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from apps.accounts.models import User
 from apps.projects.models import ApiKey
 from apps.projects.selectors import api_key_by_raw
 from apps.projects.services import api_key_touch
@@ -10,10 +12,11 @@ HEADER = "HTTP_X_AGENTSCOPE_KEY"
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
-    """`X-Agentscope-Key: as_...`: finds the key by its SHA-256, refuses revoked keys, sets the project.
+    """`X-Agentscope-Key: as_...`: finds the key by its SHA-256, refuses revoked keys and keys of an
+    inactive owner, sets the project.
 
-    On success `request.user` is the project's owner and `request.auth` the ApiKey; views read
-    the project from `request.auth.project`.
+    On success `request.user` is the project's owner (loaded if used: ingest never does) and
+    `request.auth` the ApiKey; views read the project from `request.auth.project`.
     """
 
     def authenticate(self, request):
@@ -27,7 +30,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         api_key_touch(api_key=api_key)
         request.project = api_key.project
-        return (api_key.project.user, api_key)
+        owner_id = api_key.project.user_id
+        return (SimpleLazyObject(lambda: User.objects.get(pk=owner_id)), api_key)
 
     def raw_key(self, request) -> str | None:
         return request.META.get(HEADER)

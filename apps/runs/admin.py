@@ -1,7 +1,8 @@
 from django.contrib import admin
 
 from apps.core.admin import JSONAdmin, json_preview
-from apps.runs.models import Run, RunStep
+from apps.runs.models import AgentDay, RollupDay, Run, RunStep
+from apps.runs.services import run_delete
 
 
 class RunStepInline(admin.TabularInline):
@@ -31,8 +32,23 @@ class RunAdmin(JSONAdmin):
     list_select_related = ["project"]
     date_hierarchy = "started_at"
     raw_id_fields = ["project", "replay_of"]
-    readonly_fields = ["created_at"]
+    # The write path (apps.runs.writes) owns a run's status, times and counters, and the dashboard's
+    # rollup follows them: here only what nothing is derived from can change, and a delete goes
+    # through the runs' service.
+    readonly_fields = [
+        f.name for f in Run._meta.concrete_fields if f.name not in ("id", "input", "output", "metadata", "external_id")
+    ]
     inlines = [RunStepInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def delete_model(self, request, obj: Run) -> None:
+        run_delete(run=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for run in queryset:
+            run_delete(run=run)
 
 
 @admin.register(RunStep)
@@ -42,8 +58,38 @@ class RunStepAdmin(JSONAdmin):
     search_fields = ["name", "run__agent_name", "run__id"]
     list_select_related = ["run"]
     raw_id_fields = ["run", "parent"]
-    readonly_fields = ["created_at"]
+    readonly_fields = [
+        f.name for f in RunStep._meta.concrete_fields if f.name not in ("id", "name", "input", "output", "metadata")
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the run's counters count it: delete the run
 
     @admin.display(description="error")
     def error_preview(self, obj):
         return json_preview(obj.error, 60)
+
+
+@admin.register(RollupDay)
+class RollupDayAdmin(admin.ModelAdmin):
+    """Closed days of the dashboard's rollup; a day whose rolled version is behind is summed again."""
+
+    list_display = ["day", "project", "version", "rolled_version"]
+    list_filter = ["day"]
+    search_fields = ["project__name"]
+    list_select_related = ["project"]
+    raw_id_fields = ["project"]
+    readonly_fields = ["version", "rolled_version"]
+
+
+@admin.register(AgentDay)
+class AgentDayAdmin(admin.ModelAdmin):
+    list_display = ["day", "agent_name", "runs", "failed", "duration_sum", "duration_count", "project"]
+    list_filter = ["day"]
+    search_fields = ["agent_name", "project__name"]
+    list_select_related = ["project"]
+    raw_id_fields = ["project"]
+    readonly_fields = ["runs", "failed", "duration_sum", "duration_count"]

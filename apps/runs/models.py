@@ -1,8 +1,11 @@
+from datetime import datetime
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.models import UUIDModel
+from apps.core.timing import ms_between
 from apps.projects.models import Project
 
 
@@ -28,6 +31,9 @@ class StepStatus(models.TextChoices):
     FAILED = "failed"
 
 
+FINISHED = (RunStatus.COMPLETED, RunStatus.FAILED)
+
+
 class Run(UUIDModel):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
     external_id = models.CharField(max_length=255, null=True, blank=True)
@@ -42,11 +48,16 @@ class Run(UUIDModel):
     created_at = models.DateTimeField(auto_now_add=True)
     replay_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replays")
     replay_from_step = models.IntegerField(null=True, blank=True)
-    # Kept current by the ingest service so list pages never aggregate steps.
+    # Kept current by the one write path (apps.runs.writes) so list pages never aggregate steps.
     step_count = models.IntegerField(default=0)
     error_count = models.IntegerField(default=0)
     total_tokens = models.BigIntegerField(default=0)
     duration_ms = models.BigIntegerField(null=True, blank=True)
+    # The index the next step without one gets (one past the highest so far), so a post needs no MAX().
+    # A default in the database too, so rows written there (COPY, a restore) need not name it.
+    next_step_index = models.IntegerField(default=0, db_default=0)
+    # Steps that name a parent not stored yet (`RunStep.parent_pending_id`): zero means nothing to link.
+    steps_awaiting_parent = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "runs"
@@ -78,7 +89,12 @@ class Run(UUIDModel):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (RunStatus.COMPLETED, RunStatus.FAILED)
+        return self.status in FINISHED
+
+    def elapsed_ms(self, now: datetime | None = None) -> int:
+        """How long the run has taken: from its start to its end, or to `now` (default: the clock)
+        while it has not ended."""
+        return ms_between(self.started_at, self.ended_at or now or timezone.now())
 
 
 class RunStep(UUIDModel):
@@ -97,6 +113,9 @@ class RunStep(UUIDModel):
     created_at = models.DateTimeField(auto_now_add=True)
     parent = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children")
     status = models.CharField(max_length=20, choices=StepStatus.choices, default=StepStatus.COMPLETED)
+    # The id of a parent that had not arrived when this step was written (OpenTelemetry spans come in
+    # any order): it becomes `parent` when a step with that id is written to the same run.
+    parent_pending_id = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "run_steps"
@@ -104,6 +123,85 @@ class RunStep(UUIDModel):
         constraints = [
             models.UniqueConstraint(fields=["run", "step_index"], name="idx_run_steps_step_index"),
         ]
+        indexes = [
+            models.Index(
+                fields=["run", "parent_pending_id"],
+                name="run_steps_parent_pending_idx",
+                condition=Q(parent_pending_id__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.step_index} {self.step_type} {self.name or ''}".strip()
+
+    # Rules about one step. The write path applies them to plain values (a step being written is not
+    # yet a model instance), everything else to the instance, so both are here once.
+
+    @staticmethod
+    def status_for(*, step_type: str, output, error, ended_at: datetime | None) -> str:
+        """Failed when it carries an error; running while it has neither output nor end; else completed."""
+        if error is not None or step_type == StepType.ERROR:
+            return StepStatus.FAILED
+        if output is None and ended_at is None:
+            return StepStatus.RUNNING
+        return StepStatus.COMPLETED
+
+    @staticmethod
+    def error_in(*, status: str | None, error, step_type: str | None) -> bool:
+        """Whether a step with these values is an error: it failed, carries an error or is of type error."""
+        return status == StepStatus.FAILED or error is not None or step_type == StepType.ERROR
+
+    @staticmethod
+    def error_filter() -> Q:
+        """`error_in` as a query: the steps that are errors."""
+        return Q(status=StepStatus.FAILED) | Q(error__isnull=False) | Q(step_type=StepType.ERROR)
+
+    @property
+    def is_error(self) -> bool:
+        return RunStep.error_in(status=self.status, error=self.error, step_type=self.step_type)
+
+    def get_status(self) -> str:
+        """The status the step's values give (what the write path stores unless the client sent one)."""
+        return RunStep.status_for(
+            step_type=self.step_type, output=self.output, error=self.error, ended_at=self.ended_at
+        )
+
+
+class RollupDay(models.Model):
+    """A closed UTC day of a project's runs, for the dashboard (apps.runs.rollup).
+
+    The write path adds one to `version` whenever it changes what the day sums (a run that started
+    that day is created, deleted, or changes status, duration or agent); the day's `AgentDay` rows are
+    right when `rolled_version` equals `version`, else they are summed again from the runs table.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    version = models.BigIntegerField(default=0)
+    rolled_version = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        db_table = "rollup_days"
+        constraints = [models.UniqueConstraint(fields=["project", "day"], name="rollup_day_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.day}"
+
+
+class AgentDay(models.Model):
+    """One agent's runs on one closed day: what the dashboard adds up instead of counting runs."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    agent_name = models.CharField(max_length=255, blank=True)  # "" for runs without an agent name
+    runs = models.IntegerField()
+    failed = models.IntegerField()
+    duration_sum = models.BigIntegerField()
+    duration_count = models.IntegerField()  # runs with a duration: the average's denominator
+
+    class Meta:
+        db_table = "rollup_agent_days"
+        constraints = [models.UniqueConstraint(fields=["project", "day", "agent_name"], name="rollup_agent_day_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.agent_name or '(no agent)'}: {self.runs} runs"

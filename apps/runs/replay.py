@@ -10,6 +10,7 @@ children can run). The SDK claims the plan (`replay_claim`): the run goes `runni
 restarts, so its duration compares with the original's.
 """
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,8 @@ from django.utils import timezone
 from apps.core.errors import ApplicationError
 from apps.runs.models import Run, RunStatus, RunStep
 from apps.runs.selectors import run_get_for_project
-from apps.runs.services import step_counts_as_error
+from apps.runs.services import run_restart
+from apps.runs.writes import runs_write
 
 UNSET: Any = object()
 COPY_BATCH = 500
@@ -81,44 +83,48 @@ def run_replay_create(
     """A pending replay of `run` from step `from_step`, with the steps before it copied."""
     fork = _fork_step(run, from_step)
     now = timezone.now()
-    replay = Run.objects.create(
-        project_id=run.project_id,
-        agent_name=run.agent_name,
-        status=RunStatus.PENDING,
-        input=run.input if input is UNSET else input,
-        metadata=_replay_metadata(run=run, fork=fork, step_input=step_input, step_output=step_output),
-        started_at=now,
-        replay_of=run,
-        replay_from_step=fork.step_index,
-    )
-    _copy_steps(source=run, target=replay, before=fork.step_index, shift_to=now)
-    return replay
+    replay = {
+        "id": uuid.uuid4(),
+        "agent_name": run.agent_name,
+        "status": RunStatus.PENDING,
+        "input": run.input if input is UNSET else input,
+        "metadata": _replay_metadata(run=run, fork=fork, step_input=step_input, step_output=step_output),
+        "started_at": now,
+        "replay_of_id": run.pk,
+        "replay_from_step": fork.step_index,
+    }
+    events = [("run.create", replay)]
+    for copy in _step_copies(source=run, target_id=replay["id"], before=fork.step_index, shift_to=now):
+        events.append(("step.create", copy))
+        if len(events) >= COPY_BATCH:
+            _write_all(run.project_id, events)
+            events = []
+    _write_all(run.project_id, events)
+    return Run.objects.get(pk=replay["id"])
 
 
-def _copy_steps(*, source: Run, target: Run, before: int, shift_to: datetime) -> None:
-    """Copies the steps of `source` with an index below `before` (parents first: they start first)."""
+def _step_copies(*, source: Run, target_id, before: int, shift_to: datetime):
+    """The steps of `source` with an index below `before`, as new steps of the replay (parents first:
+    they start first), their times shifted."""
     shift = shift_to - source.started_at
     new_ids: dict = {}
-    errors = tokens = count = 0
-    steps = RunStep.objects.filter(run=source, step_index__lt=before).order_by("step_index")
-    batch: list[RunStep] = []
-    for step in steps.iterator(chunk_size=COPY_BATCH):
-        copy = RunStep(run=target, **{field: getattr(step, field) for field in COPIED_FIELDS})
-        copy.metadata = {**(step.metadata or {}), "replayed_from": str(step.pk)}
-        copy.parent_id = new_ids.get(step.parent_id)
-        copy.started_at = step.started_at + shift if step.started_at else None
-        copy.ended_at = step.ended_at + shift if step.ended_at else None
-        new_ids[step.pk] = copy.pk
-        errors += int(step_counts_as_error(step))
-        tokens += step.tokens_used or 0
-        count += 1
-        batch.append(copy)
-        if len(batch) >= COPY_BATCH:
-            RunStep.objects.bulk_create(batch)
-            batch = []
-    RunStep.objects.bulk_create(batch)
-    Run.objects.filter(pk=target.pk).update(step_count=count, error_count=errors, total_tokens=tokens)
-    target.step_count, target.error_count, target.total_tokens = count, errors, tokens
+    for step in RunStep.objects.filter(run=source, step_index__lt=before).order_by("step_index").iterator(COPY_BATCH):
+        copy = {field: getattr(step, field) for field in COPIED_FIELDS}
+        new_ids[step.pk] = copy["id"] = uuid.uuid4()
+        copy.update(
+            run_id=target_id,
+            metadata={**(step.metadata or {}), "replayed_from": str(step.pk)},
+            parent_id=new_ids.get(step.parent_id),
+            started_at=step.started_at + shift if step.started_at else None,
+            ended_at=step.ended_at + shift if step.ended_at else None,
+        )
+        yield copy
+
+
+def _write_all(project_id, events: list) -> None:
+    if events:
+        for result in runs_write(project_id=project_id, events=events).results:
+            result.get()
 
 
 # The plan the SDK runs ---------------------------------------------------------------------------
@@ -181,8 +187,7 @@ def replay_claim(*, project, run_id) -> Run:
     shift = timezone.now() - run.started_at
     RunStep.objects.filter(run=run, started_at__isnull=False).update(started_at=F("started_at") + shift)
     RunStep.objects.filter(run=run, ended_at__isnull=False).update(ended_at=F("ended_at") + shift)
-    run.status, run.started_at = RunStatus.RUNNING, run.started_at + shift
-    run.save(update_fields=["status", "started_at"])
+    run_restart(run=run, status=RunStatus.RUNNING, started_at=run.started_at + shift)
     return run
 
 

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404
 
 from apps.projects.models import Project
 from apps.projects.selectors import project_get
-from apps.runs.models import Run, RunStep, StepStatus
+from apps.runs.models import Run, RunStep
 
 MAX_AGENT_NAMES = 500
 
@@ -31,6 +31,11 @@ def run_get_for_project(*, project: Project, run_id: UUID, lock: bool = False) -
     """
     runs = Run.objects.select_for_update() if lock else Run.objects.all()
     return get_object_or_404(runs, project=project, pk=run_id)
+
+
+def run_lock(*, run: Run) -> None:
+    """Takes `run`'s row lock for the rest of the caller's transaction: its writes wait until then."""
+    list(Run.objects.select_for_update().filter(pk=run.pk).values_list("pk", flat=True))
 
 
 def step_get_for_run(*, run: Run, step_id: UUID) -> RunStep:
@@ -253,8 +258,13 @@ def steps_for_run(*, run: Run) -> QuerySet[RunStep]:
 
 def first_error_index(*, run: Run) -> int | None:
     """The index of the run's first failed step (or step carrying an error), for "jump to error"."""
-    failed = Q(status=StepStatus.FAILED) | Q(error__isnull=False)
-    return steps_for_run(run=run).filter(failed).order_by("step_index").values_list("step_index", flat=True).first()
+    return (
+        steps_for_run(run=run)
+        .filter(RunStep.error_filter())
+        .order_by("step_index")
+        .values_list("step_index", flat=True)
+        .first()
+    )
 
 
 # Replays -----------------------------------------------------------------------------------------

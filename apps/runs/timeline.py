@@ -14,8 +14,8 @@ from django.core.cache import cache
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
+from apps.core.timing import ms_between
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus
-from apps.runs.services import elapsed_ms
 
 TIMELINE_FIELDS = (
     "id", "run_id", "step_index", "step_type", "name", "status", "started_at", "ended_at", "created_at",
@@ -52,7 +52,7 @@ class TimelineEntry:
     @property
     def tone(self) -> str:
         """green success, red error, yellow warning (or waiting), blue in progress."""
-        if self.has_error or self.status == StepStatus.FAILED:
+        if self.has_error:
             return "error"
         if self.waiting or self.has_warning:
             return "warning"
@@ -143,19 +143,19 @@ def _entry(run: Run, row: RunStep, depth: int, paused: bool, now: datetime) -> T
     running = row.status == StepStatus.RUNNING
     duration = row.latency_ms
     if duration is None:
-        duration = elapsed_ms(start, row.ended_at or (now if running else None))
+        duration = ms_between(start, row.ended_at or (now if running else None))
     return TimelineEntry(
         id=row.pk,
         index=row.step_index,
         type=row.step_type,
         name=row.name,
         status=row.status,
-        start_ms=elapsed_ms(run.started_at, start) if start else None,
+        start_ms=ms_between(run.started_at, start) if start else None,
         duration_ms=duration,
         depth=depth,
         parent_id=row.parent_id,
         tokens=row.tokens_used,
-        has_error=bool(row.error_set) or row.status == StepStatus.FAILED,
+        has_error=RunStep.error_in(status=row.status, error=row.error_set or None, step_type=row.step_type),
         has_warning=bool(row.warning_set),
         waiting=running and paused,
     )
@@ -164,8 +164,8 @@ def _entry(run: Run, row: RunStep, depth: int, paused: bool, now: datetime) -> T
 def run_span_ms(*, run: Run, now: datetime | None = None) -> int:
     """The length of the run the bars are drawn against: so far, while it is live."""
     if run.status in LIVE and run.ended_at is None:
-        return max(run.duration_ms or 0, elapsed_ms(run.started_at, now or timezone.now()) or 0)
-    return run.duration_ms or elapsed_ms(run.started_at, run.ended_at) or 0
+        return max(run.duration_ms or 0, run.elapsed_ms(now))
+    return run.duration_ms or (run.elapsed_ms() if run.ended_at else 0)
 
 
 def step_depths(*, run: Run, rows: list[RunStep]) -> dict[UUID, int]:

@@ -19,6 +19,7 @@ from django_htmx.http import push_url, reswap, trigger_client_event
 
 from apps.core.errors import ApplicationError
 from apps.core.htmx import htmx_target, htmx_wants_part, render_htmx
+from apps.core.timing import ms_between
 from apps.runs import selectors, services
 from apps.runs.compare import runs_compare
 from apps.runs.inspection import chat_messages, chat_reply, error_view, step_model, step_usage
@@ -26,7 +27,6 @@ from apps.runs.models import RunStatus, StepStatus, StepType
 from apps.runs.registry import run_page
 from apps.runs.replay import UNSET, replay_command, run_replay_create
 from apps.runs.serializers import RUNS_PAGE_SIZE, TIMELINE_PAGE_SIZE, RunFilterInput
-from apps.runs.services import elapsed_ms
 from apps.runs.timeline import LIVE, run_span_ms, timeline_steps, timeline_window
 
 STATUSES = [RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.PENDING, RunStatus.COMPLETED, RunStatus.FAILED]
@@ -171,7 +171,7 @@ def _inspector_context(run, index: int | None, window=None) -> dict:
         "usage": step_usage(metadata=subject.metadata, output=subject.output),
         "model": step_model(metadata=subject.metadata, input=subject.input, output=subject.output),
         "parent": parent,
-        "offset_ms": elapsed_ms(run.started_at, step.started_at or step.created_at) if step else None,
+        "offset_ms": ms_between(run.started_at, step.started_at or step.created_at) if step else None,
         "watch": run.status in LIVE and (step is None or step.status == StepStatus.RUNNING),
     }
 

@@ -7,7 +7,6 @@ from apps.core.urls import slash_path
 
 PATTERNS = [
     path("api/breakpoints", include("apps.breakpoints.api_urls")),
-    *slash_path("api/ingest/run/<uuid:run_id>/control", api.run_control_api),
     *slash_path("api/runs/<uuid:run_id>/resume", api.run_resume_api),
 ]
 
@@ -22,10 +21,7 @@ def test_every_endpoint_is_documented_without_warnings(capsys):
         "/api/breakpoints/test",
         "/api/breakpoints/{breakpoint_id}",
         "/api/breakpoints/{breakpoint_id}/toggle",
-        "/api/ingest/run/{run_id}/control",
         "/api/runs/{run_id}/resume",
     }
-    control = paths["/api/ingest/run/{run_id}/control"]["get"]
-    assert control["security"] == [{"ApiKey": []}]
-    actions = schema["components"]["schemas"]["ControlActionEnum"]["enum"]
-    assert actions == ["pause", "continue", "skip", "abort"]
+    actions = schema["components"]["schemas"]["HitActionEnum"]["enum"]
+    assert actions == ["continue", "skip", "abort"]

@@ -47,7 +47,7 @@ class TestClientIp:
         assert client_ip(request()) == "192.0.2.10"
 
     def test_the_setting_is_trusted_proxies(self):
-        from agentscope import settings as project_settings
+        from django.conf import settings as project_settings
 
         assert project_settings.TRUSTED_PROXIES == 0
         assert project_settings.REST_FRAMEWORK["NUM_PROXIES"] == project_settings.TRUSTED_PROXIES

@@ -14,13 +14,18 @@ pytestmark = pytest.mark.django_db
 PLUS_TWO = timezone(timedelta(hours=2))
 
 
+def values(step: RunStep) -> dict:
+    """A step's values as the write path holds them."""
+    return {field.attname: getattr(step, field.attname) for field in RunStep._meta.concrete_fields}
+
+
 def test_a_bare_run_and_step_match(project):
     run = run_create(project=project, agent_name="bot")[0]
     step = RunStep.objects.create(run=run, step_index=0, step_type="custom")
     for obj in (run, Run.objects.get(pk=run.pk)):
         assert run_output(obj) == IngestRunOutput(obj).data
     for obj in (step, RunStep.objects.get(pk=step.pk)):
-        assert step_output(obj) == IngestStepOutput(obj).data
+        assert step_output(values(obj)) == IngestStepOutput(obj).data
 
 
 def test_a_full_run_and_step_match(project):
@@ -40,8 +45,8 @@ def test_a_full_run_and_step_match(project):
     for obj in (run, Run.objects.get(pk=run.pk)):
         assert run_output(obj) == IngestRunOutput(obj).data
     for obj in (step, RunStep.objects.get(pk=step.pk)):
-        assert step_output(obj) == IngestStepOutput(obj).data
-    assert step_output(step)["started_at"] == "2026-01-02T01:04:05Z"
+        assert step_output(values(obj)) == IngestStepOutput(obj).data
+    assert step_output(values(step))["started_at"] == "2026-01-02T01:04:05Z"
 
 
 def test_the_step_endpoint_answers_with_every_key(ingest, project):

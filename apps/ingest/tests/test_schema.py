@@ -37,6 +37,20 @@ def test_the_schema_documents_every_ingest_endpoint(client):
     }
 
 
+def test_the_pause_poll_is_documented_as_ingest(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operations = schema["paths"]["/api/ingest/run/{run_id}/control"]
+    assert set(operations) - {"parameters"} == {"get", "post"}
+    for operation in operations.values():
+        assert operation["tags"] == ["ingest"] and operation["security"] == [{"ApiKey": []}]
+        assert {"200", "401", "404", "429"} <= set(operation["responses"])
+    assert operations["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "ControlTimeoutInputRequest"
+    )
+    actions = schema["components"]["schemas"]["ControlActionEnum"]["enum"]
+    assert actions == ["pause", "continue", "skip", "abort"]
+
+
 def test_the_docs_page_loads_nothing_from_outside(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200

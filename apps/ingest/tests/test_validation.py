@@ -9,7 +9,8 @@ from rest_framework.exceptions import ValidationError
 
 from apps.ingest.serializers import BATCH_EVENT_INPUTS, IngestBatchEventInput, IngestStepCreateInput
 from apps.ingest.validation import input_checker
-from apps.runs.services import INT_MAX, run_create
+from apps.runs.events import INT_MAX
+from apps.runs.services import run_create
 
 RUN_ID, STEP_ID = str(uuid.uuid4()), str(uuid.uuid4())
 STEP = {"run_id": RUN_ID, "step_type": "tool_call"}
@@ -118,3 +119,30 @@ def test_defaults_are_filled_in():
         when = serializers.DateTimeField(default=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=1))
 
     assert checked(Input, {"name": "a"}) == drf(Input, {"name": "a"})
+
+
+VALUES = [
+    None, True, False, 0, 1, -1, 7, 2**31, 10**12, 1.0, 1.5, "", " ", "x", " x", "x ", "a\x00b", "\ud800", "n" * 256,
+    "tool_call", "llm_call", "completed", "Tool_call", STEP_ID, STEP_ID.upper(), "{" + STEP_ID + "}",
+    uuid.UUID(STEP_ID).hex, "urn:uuid:" + STEP_ID, "not-a-uuid", "12", "2026-01-02T03:04:05Z",
+    [], [1, "a"], {}, {"k": "v", "n": None}, {"deep": {"er": [1]}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", list(BATCH_EVENT_INPUTS))
+def test_every_quick_check_answers_what_its_field_answers(kind):
+    """The quick checks stand in for DRF's fields: for every value they take, DRF takes it too and
+    gives the same. If a DRF upgrade changes a field, this says which."""
+    from apps.ingest.validation import SLOW, quick_check
+
+    taken = 0
+    for name, field in BATCH_EVENT_INPUTS[kind]().fields.items():
+        check = quick_check(field)
+        for value in VALUES:
+            quick = check(value)
+            if quick is SLOW:
+                continue
+            taken += 1
+            assert field.run_validation(value) == quick, (kind, name, value)
+            assert type(field.run_validation(value)) is type(quick), (kind, name, value)
+    assert taken  # the quick path is used at all

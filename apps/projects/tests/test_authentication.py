@@ -59,3 +59,22 @@ def test_last_used_is_written_at_most_once_a_minute(api_key, django_assert_num_q
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now() - timedelta(minutes=2))
     call(raw)
     assert ApiKey.objects.get(pk=key.pk).last_used_at > first
+
+
+def test_a_key_stops_working_when_its_projects_owner_is_inactive(api_key, alice):
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    assert call(api_key[1]).status_code == 401
+    alice.is_active = True
+    alice.save(update_fields=["is_active"])
+    assert call(api_key[1]).status_code == 200
+
+
+def test_request_user_is_the_owner_loaded_only_when_used(api_key, alice, django_assert_num_queries):
+    request = APIRequestFactory().get("/", HTTP_X_AGENTSCOPE_KEY=api_key[1])
+    call(api_key[1])  # the first use of the key writes last_used_at
+    with django_assert_num_queries(1):
+        user, key = ApiKeyAuthentication().authenticate(request)
+    with django_assert_num_queries(1):
+        assert user.email == alice.email
+    assert key.project.user_id == alice.pk

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 
+from apps.core.timing import ms_between
 from apps.testing import paths, regexes
 from apps.testing.evaluators.base import (
     CheckResult,
@@ -165,8 +166,7 @@ def metric_value(metric: str, run: dict, steps: list[dict]):
 def _elapsed_ms(run: dict):
     if not (run.get("started_at") and run.get("ended_at")):
         return None
-    started, ended = (datetime.fromisoformat(run[key]) for key in ("started_at", "ended_at"))
-    return round((ended - started).total_seconds() * 1000)
+    return ms_between(*(datetime.fromisoformat(run[key]) for key in ("started_at", "ended_at")))
 
 
 def _cost(run: dict, steps: list[dict]):

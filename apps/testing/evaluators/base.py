@@ -4,6 +4,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from apps.runs.models import RunStep
+
 MAX_STORED_CHARS = 2_000
 
 
@@ -70,4 +72,5 @@ def step_label(step: dict) -> str:
 
 
 def is_error_step(step: dict) -> bool:
-    return step.get("step_type") == "error" or step.get("status") == "failed" or step.get("error") not in (None, "", {})
+    """`RunStep.is_error`, for a step as the evaluators see it (a dict)."""
+    return RunStep.error_in(status=step.get("status"), error=step.get("error"), step_type=step.get("step_type"))

@@ -8,8 +8,6 @@ from apps.runs.models import Run
 
 pytestmark = pytest.mark.django_db
 
-KEY_LOOKUP = pytest.mark.xfail(strict=True, reason="fixed on branch core (the API-key lookup refuses inactive owners)")
-
 
 @pytest.fixture
 def deactivate(alice):
@@ -24,7 +22,6 @@ def key_client(api_key) -> APIClient:
     return APIClient(HTTP_X_AGENTSCOPE_KEY=api_key[1])
 
 
-@KEY_LOOKUP
 def test_the_key_no_longer_ingests(api_key, deactivate):
     assert key_client(api_key).post("/api/ingest/run", {"agent_name": "bot"}, format="json").status_code == 201
     deactivate()
@@ -33,7 +30,6 @@ def test_the_key_no_longer_ingests(api_key, deactivate):
     assert Run.objects.count() == 1
 
 
-@KEY_LOOKUP
 def test_the_key_no_longer_reads_breakpoints(api_key, deactivate):
     assert key_client(api_key).get("/api/ingest/breakpoints").status_code == 200
     deactivate()

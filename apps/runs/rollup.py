@@ -1,0 +1,109 @@
+"""The daily rollup of runs: derived data kept right by the write path, read by the dashboard.
+
+A closed UTC day (before today) is summed once per agent (`AgentDay`) the first time the dashboard
+needs it; today is counted live. The write path (apps.runs.writes) calls `rollup_days_touch` for
+every change to what a closed day sums (a run that started that day created or deleted, or its
+status, duration, agent or start changed): that adds one to the day's `RollupDay.version`, and
+the day is summed again when next read. Nothing else writes runs, so no caller has to remember it.
+
+Races: a fill locks its days' `RollupDay` rows, sums the runs, and records the version it summed
+(`rolled_version`). A write that commits meanwhile bumps the version after the fill (its upsert waits
+for the lock), so the day is stale and summed again, never wrongly marked current. A write begun
+before midnight commits as yesterday closes: the dashboard counts a day live until `SETTLE` after
+its end, so such a write is seen.
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncDate
+
+from apps.core.sql import row_preparer
+from apps.runs.models import AgentDay, RollupDay, Run, RunStatus
+
+SETTLE = timedelta(minutes=5)
+_DAY = timedelta(days=1)
+SUMS = ("runs", "failed", "duration_sum", "duration_count")
+
+
+def rollup_key(run: Run) -> tuple:
+    """What the rollup sums of a run: its day, agent, whether it failed, and its duration."""
+    return (
+        run.started_at.astimezone(UTC).date(),
+        run.agent_name or "",
+        run.status == RunStatus.FAILED,
+        run.duration_ms,
+    )
+
+
+def settled_day(now: datetime) -> date:
+    """The first day the dashboard still counts live: days before it are read from the rollup."""
+    return (now - SETTLE).astimezone(UTC).date()
+
+
+def rollup_days_touch(*, project_id, days: set[date], now: datetime) -> None:
+    """Marks the closed days among `days` stale (one statement; none for today's runs)."""
+    today = now.astimezone(UTC).date()
+    closed = sorted(day for day in days if day < today)  # in order: two writers lock them alike
+    if not closed:
+        return
+    prepare = row_preparer(RollupDay, ("project_id", "day"), connection.vendor)
+    rows = [prepare([project_id, day]) for day in closed]
+    table = connection.ops.quote_name(RollupDay._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (project_id, day, version) VALUES {', '.join(['(%s, %s, 1)'] * len(rows))} "
+            f"ON CONFLICT (project_id, day) DO UPDATE SET version = {table}.version + 1",
+            [value for row in rows for value in row],
+        )
+
+
+def rollup_rows(*, project_id, first: date, last: date) -> list[dict]:
+    """The per-agent sums of the closed days first..last, summing again the days that are stale."""
+    current = RollupDay.objects.filter(
+        project_id=project_id, day__gte=first, day__lte=last, rolled_version=F("version")
+    )
+    wanted = {first + n * _DAY for n in range((last - first).days + 1)}
+    stale = wanted - set(current.values_list("day", flat=True))
+    if stale:
+        _fill(project_id=project_id, days=stale)
+    fields = ("day", "agent_name", *SUMS)
+    return list(AgentDay.objects.filter(project_id=project_id, day__gte=first, day__lte=last).values(*fields))
+
+
+def runs_grouped(runs):
+    """Runs grouped by whatever `values()` names, with the sums the rollup keeps."""
+    return runs.annotate(
+        runs=Count("*"),
+        failed=Count("id", filter=Q(status=RunStatus.FAILED)),
+        duration_sum=Sum("duration_ms", default=0),
+        duration_count=Count("duration_ms"),
+    )
+
+
+@transaction.atomic
+def _fill(*, project_id, days: set[date]) -> None:
+    RollupDay.objects.bulk_create([RollupDay(project_id=project_id, day=day) for day in days], ignore_conflicts=True)
+    markers = RollupDay.objects.select_for_update().filter(project_id=project_id, day__in=days).order_by("day")
+    list(markers.values_list("pk", flat=True))  # writers touching these days wait until we commit
+    start = datetime.combine(min(days), time.min, tzinfo=UTC)
+    runs = Run.objects.filter(project_id=project_id, started_at__gte=start, started_at__lt=_end(max(days)))
+    grouped = runs_grouped(runs.annotate(day=TruncDate("started_at", tzinfo=UTC)).values("day", "agent_name"))
+    merged: dict[tuple, AgentDay] = {}  # NULL and "" agent names share a row
+    for row in grouped.order_by():
+        if row["day"] not in days:
+            continue
+        key = (row["day"], row["agent_name"] or "")
+        if key in merged:
+            for field in SUMS:
+                setattr(merged[key], field, getattr(merged[key], field) + row[field])
+        else:
+            merged[key] = AgentDay(project_id=project_id, day=key[0], agent_name=key[1], **{f: row[f] for f in SUMS})
+    AgentDay.objects.filter(project_id=project_id, day__in=days).delete()
+    AgentDay.objects.bulk_create(merged.values())
+    RollupDay.objects.filter(project_id=project_id, day__in=days).update(rolled_version=F("version"))
+
+
+def _end(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC) + _DAY
