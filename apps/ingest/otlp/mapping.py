@@ -103,8 +103,10 @@ def trace_events(*, project_id: uuid.UUID, spans: list[Span], stored: Stored | N
     if root_span is not None:
         stored = stored or Stored()
         source = create["metadata"]["agent_name_source"]
+        update["metadata"] = {"resource": create["metadata"]["resource"]}  # the root's service is the run's
         if source in AGENT_NAME_KEYS or stored.agent_name_source not in AGENT_NAME_KEYS:
-            update.update(agent_name=create["agent_name"], metadata={"agent_name_source": source})
+            update["agent_name"] = create["agent_name"]
+            update["metadata"]["agent_name_source"] = source
         update["input"] = run_io(steps, "input", stored=stored.first_llm_input)
         events.append({"type": "run.end", "body": run_end_body(run_id=run_id, steps=steps, stored=stored)})
     return events

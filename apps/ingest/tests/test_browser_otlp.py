@@ -22,7 +22,7 @@ def sign_in(page, live_server, client, user):
 def test_a_pydantic_ai_run_exported_over_otlp_on_the_run_page(page, live_server, client, alice, project, api_key):
     exporter = OTLPSpanExporter(endpoint=f"{live_server.url}/v1/traces", headers={"X-Agentscope-Key": api_key[1]})
     with ThreadPoolExecutor(1) as thread:  # Playwright's event loop runs in this one; the agent wants its own
-        thread.submit(pydantic_ai_run, tracer_provider(exporter)).result()
+        thread.submit(pydantic_ai_run, tracer_provider(exporter, batch=False)).result()  # a request a span: root last
     run = Run.objects.get(project=project)
     sign_in(page, live_server, client, alice)
 

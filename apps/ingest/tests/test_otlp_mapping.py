@@ -298,7 +298,8 @@ def test_a_trace_is_a_run_created_first_and_ended_by_its_root():
     assert create["input"] == steps[1]["input"] and create["started_at"] == steps[0]["started_at"]
     assert update == {
         "run_id": create["id"], "started_at": create["started_at"], "agent_name": "support",
-        "metadata": {"agent_name_source": "gen_ai.agent.name"}, "input": steps[1]["input"],
+        "metadata": {"resource": create["metadata"]["resource"], "agent_name_source": "gen_ai.agent.name"},
+        "input": steps[1]["input"],
     }  # fmt: skip
     assert end == {
         "run_id": create["id"],

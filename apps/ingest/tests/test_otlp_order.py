@@ -13,10 +13,7 @@ from apps.runs.timeline import timeline_steps, timeline_window
 from apps.testing.models import TestRun
 from apps.testing.services import test_create
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.xfail(reason="needs the write path's waiting parents (branch core)", strict=True),
-]
+pytestmark = pytest.mark.django_db
 
 NAMES = ["invoke_agent support", "chat gpt-4o", "lookup_order", "db query", "chat gpt-4o"]  # in start order
 
@@ -132,3 +129,19 @@ def test_the_timeline_pages_a_reversed_trace_in_start_order(ingest, project):
     for number in range(24):
         expected += [(len(expected), f"step {number:02}", 1), (len(expected) + 1, f"inner {number:02}", 2)]
     assert seen == expected
+
+
+def test_a_depth_looked_at_before_the_parent_came_is_not_kept(ingest, project):
+    def nested(tracer):
+        with tracer.start_as_current_span("root"), tracer.start_as_current_span("a"), tracer.start_as_current_span("b"):
+            pass
+
+    spans = record(nested)  # b, a, root
+    post(ingest, protobuf_body(spans[:2]))
+    run = the_run(project)
+    window = timeline_window(run=run, steps=timeline_steps(run=run), after=0)  # b alone: a looked up, outside it
+    assert [(entry.name, entry.depth) for entry in window.entries] == [("b", 1)]
+    post(ingest, protobuf_body(spans[2:]))
+    run = the_run(project)
+    window = timeline_window(run=run, steps=timeline_steps(run=run), after=1)
+    assert [(entry.name, entry.depth) for entry in window.entries] == [("b", 2)]
