@@ -6,7 +6,7 @@ from apps.accounts.models import User
 from apps.projects.models import ApiKey
 from apps.projects.selectors import api_key_by_raw
 from apps.projects.services import api_key_touch
-from apps.projects.throttling import api_key_failure_count, api_key_failures_check
+from apps.projects.throttling import api_key_failure_count, api_key_failure_known_blocked
 
 HEADER = "HTTP_X_AGENTSCOPE_KEY"
 
@@ -23,9 +23,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         raw = self.raw_key(request)
         if not raw:
             return None
-        api_key_failures_check(request)
         api_key = api_key_by_raw(raw_key=raw.strip())
         if api_key is None or api_key.is_revoked:
+            api_key_failure_known_blocked(request)
             api_key_failure_count(request)
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         api_key_touch(api_key=api_key)

@@ -132,7 +132,8 @@ class CountingCache(LocMemCache):
 
 
 def test_an_allowed_request_costs_one_call_to_the_cache(ingest, clock, settings):
-    settings.CACHES = {"default": {"BACKEND": f"{__name__}.CountingCache", "LOCATION": "throttle-calls"}}
+    counting = {"BACKEND": f"{__name__}.CountingCache", "LOCATION": "throttle-calls"}
+    settings.CACHES = {**settings.CACHES, "throttles": counting}
     clock.now = 60 * 1000
     CountingCache.calls.clear()
     assert ingest.post("/api/ingest/run", {"agent_name": "a"}, format="json").status_code == 201
