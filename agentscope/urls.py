@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from apps.core import views as core_views
 from apps.core.urls import slash_path
 from apps.dashboard import api as dashboard_api
+from apps.ingest.otlp import api as otlp_api
 from apps.projects import api as projects_api
 
 handler404 = "apps.core.views.not_found"
@@ -16,6 +17,7 @@ handler500 = "apps.core.unavailable.server_error"
 urlpatterns = [
     # First: agents post here many times a second, and Django tries the patterns in order.
     path("api/ingest/", include("apps.ingest.urls")),
+    *slash_path("v1/traces", otlp_api.traces, name="otlp_traces"),
     path("admin/", admin.site.urls),
     path("health", core_views.health, name="health"),
     path("", include("apps.accounts.urls")),

@@ -34,18 +34,26 @@ class IngestJSONParser(BaseParser):
     media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.INGEST_MAX_BODY_BYTES
-        request = (parser_context or {}).get("request")
-        if request is not None and _declared_length(request) > limit:
-            raise _too_large(limit)
-        raw = stream.read(limit + 1)
-        if len(raw) > limit:
-            raise _too_large(limit)
-        return parse_json(raw)
+        return parse_json(body_read(stream, parser_context))
+
+
+def body_read(stream, parser_context=None) -> bytes:
+    """The request body, refused with a 413 past INGEST_MAX_BODY_BYTES before more is read."""
+    limit = settings.INGEST_MAX_BODY_BYTES
+    request = (parser_context or {}).get("request")
+    if request is not None and _declared_length(request) > limit:
+        raise too_large(limit)
+    raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise too_large(limit)
+    return raw
 
 
 def parse_json(raw: bytes):
-    text = raw.decode("utf-8", errors="replace")
+    return parse_json_text(raw.decode("utf-8", errors="replace"))
+
+
+def parse_json_text(text: str):
     try:
         data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
@@ -54,7 +62,7 @@ def parse_json(raw: bytes):
         raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
     if _ESCAPED_UNSAFE.search(text):
         return json_clean(data)
-    if isinstance(data, dict | list):
+    if isinstance(data, dict | list) and text.count("[") + text.count("{") > MAX_DEPTH:
         depth_check(data)  # what json_clean checks, without copying a body that needs no cleaning
     return data
 
@@ -111,5 +119,5 @@ def _declared_length(request) -> int:
         return 0
 
 
-def _too_large(limit: int) -> PayloadTooLarge:
+def too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"Request body too large: the limit is {limit} bytes.")

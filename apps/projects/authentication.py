@@ -20,7 +20,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     """
 
     def authenticate(self, request):
-        raw = request.META.get(HEADER)
+        raw = self.raw_key(request)
         if not raw:
             return None
         api_key = api_key_by_raw(raw_key=raw.strip())
@@ -32,6 +32,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         request.project = api_key.project
         owner_id = api_key.project.user_id
         return (SimpleLazyObject(lambda: User.objects.get(pk=owner_id)), api_key)
+
+    def raw_key(self, request) -> str | None:
+        return request.META.get(HEADER)
 
     def authenticate_header(self, request):
         return "X-Agentscope-Key"

@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404
 
 from apps.projects.models import Project
 from apps.projects.selectors import project_get
-from apps.runs.models import Run, RunStep
+from apps.runs.models import Run, RunStep, StepType
 
 MAX_AGENT_NAMES = 500
 
@@ -293,3 +293,26 @@ def first_error(*, run: Run) -> tuple[int, object] | None:
 def replays_of(*, run: Run, limit: int = 20) -> list[Run]:
     """The newest replays of `run` (they are in its project, so the caller may see them)."""
     return list(runs_rows(Run.objects.filter(replay_of=run)).order_by("-started_at")[:limit])
+
+
+@dataclass
+class RunSoFar:
+    """What a run already holds that a late summary of it (its OpenTelemetry root span) reads."""
+
+    metadata: dict | None
+    first_llm_input: tuple[datetime | None, object] | None  # (started_at, input) of the first LLM step with one
+    last_llm_output: tuple[datetime | None, object] | None  # (started_at, output) of the last with one
+
+
+def runs_so_far(*, project: Project, run_ids: list[UUID]) -> dict[UUID, RunSoFar]:
+    """The project's runs among `run_ids` that are stored, by id: one query, and two per run found."""
+    found = dict(Run.objects.filter(project=project, pk__in=run_ids).values_list("pk", "metadata"))
+    so_far = {}
+    for run_id, metadata in found.items():
+        llm = RunStep.objects.filter(run_id=run_id, step_type=StepType.LLM_CALL).order_by()
+        first = llm.filter(input__isnull=False).order_by("started_at", "step_index").values_list("started_at", "input")
+        last = (
+            llm.filter(output__isnull=False).order_by("-started_at", "-step_index").values_list("started_at", "output")
+        )
+        so_far[run_id] = RunSoFar(metadata, first.first(), last.first())
+    return so_far

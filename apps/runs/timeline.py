@@ -2,7 +2,8 @@
 
 A step's depth comes from its parent chain. Parents inside the window are free; parents before it
 are looked up (one query per level of nesting that leaves the window) and their depths cached, as a
-step's parent never changes. Each entry carries its start offset and length relative to the run,
+step's parent never changes once the run has no step waiting for its parent (OpenTelemetry spans can
+arrive before their parent, see apps.runs.writes). Each entry carries its start offset and length relative to the run,
 in milliseconds, for the waterfall bar.
 """
 
@@ -247,8 +248,9 @@ def step_depths(*, run: Run, rows: list[RunStep]) -> dict[UUID, int]:
         hops += 1
     for pk in parent_of:
         _resolve(pk, parent_of, depth)
-    parents = {parent for parent in parent_of.values() if parent}
-    cache.set_many({DEPTH_KEY.format(pk): depth[pk] for pk in parents if pk in depth}, timeout=3600)
+    if not run.steps_awaiting_parent:  # else a step waiting for its parent may yet move deeper
+        parents = {parent for parent in parent_of.values() if parent}
+        cache.set_many({DEPTH_KEY.format(pk): depth[pk] for pk in parents if pk in depth}, timeout=3600)
     return depth
 
 

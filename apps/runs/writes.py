@@ -12,7 +12,8 @@ or created earlier in the same call, by its `external_id`). Kinds, with the keys
 
     run.create   id, external_id, agent_name, input, metadata, started_at, status,
                  replay_of_id, replay_from_step
-    run.update   status, output, error, metadata
+    run.update   status, output, error, metadata, agent_name, input,
+                 started_at (moves the start earlier only: spans of a trace arrive in any order)
     run.end      status, output, error, metadata, ended_at
     run.pause / run.unpause          (only from running or pending / from paused)
     run.abort    error, ended_at      (only an unfinished run: it fails)
@@ -24,7 +25,9 @@ or created earlier in the same call, by its `external_id`). Kinds, with the keys
 
 With `parents_may_wait=True` (the OpenTelemetry mapper: spans arrive in any order), a step may name
 a parent not stored yet: the step keeps it in `parent_pending_id` and gets it as `parent` when a step
-with that id is written to the same run, in this call or a later one.
+with that id is written to the same run, in this call or a later one. With `in_start_order=True` (the
+mapper too: a span that started earlier may arrive later), a stored run given new steps has its
+steps renumbered by start, so indexes, which the timeline pages by, follow the order steps started in.
 
 How, in a few statements whatever the number of events: the runs named are read and locked in
 one query (in id order, so two writers can't deadlock), the stored steps named in one more; the
@@ -83,6 +86,7 @@ def runs_write(
     project_id: UUID,
     events: Sequence[tuple[str, dict]],
     parents_may_wait: bool = False,
+    in_start_order: bool = False,
     now: datetime | None = None,
 ) -> Written:
     if not events:
@@ -91,7 +95,13 @@ def runs_write(
     if len(events) == 1 and (written := one_step_write(project_id=project_id, event=events[0], now=now)):
         return written
     for attempt in range(ATTEMPTS):
-        writer = _Writer(project_id=project_id, now=now, careful=attempt > 0, parents_may_wait=parents_may_wait)
+        writer = _Writer(
+            project_id=project_id,
+            now=now,
+            careful=attempt > 0,
+            parents_may_wait=parents_may_wait,
+            in_start_order=in_start_order,
+        )
         try:
             with transaction.atomic():
                 return writer.write(events)
@@ -121,8 +131,11 @@ class _RunState:
 
 
 class _Writer:
-    def __init__(self, *, project_id: UUID, now: datetime, careful: bool, parents_may_wait: bool):
+    def __init__(
+        self, *, project_id: UUID, now: datetime, careful: bool, parents_may_wait: bool, in_start_order: bool = False
+    ):
         self.project_id, self.now, self.careful, self.parents_may_wait = project_id, now, careful, parents_may_wait
+        self.in_start_order = in_start_order
         self.runs: dict[UUID, _RunState] = {}  # this project's runs the events name: stored (locked) or new
         self.runs_by_external: dict[str, _RunState] = {}
         self.foreign_run_ids: set[UUID] = set()
@@ -251,15 +264,20 @@ class _Writer:
     def run_update(self, data: dict) -> Result:
         state = self.state(data)
         run = state.run
-        for name in ("status", "output", "error"):
-            if name in data:
-                setattr(run, name, data[name])
+        given = [name for name in ("status", "output", "error", "agent_name", "input") if name in data]
+        for name in given:
+            setattr(run, name, data[name])
         if "metadata" in data:
             run.metadata = metadata_merged(run.metadata, data["metadata"])
+        if data.get("started_at") and data["started_at"] < run.started_at:
+            run.started_at = data["started_at"]
+            given.append("started_at")
+            if run.ended_at is not None:
+                run.duration_ms = run.elapsed_ms()
         if run.status in FINISHED and run.ended_at is None:
             run.ended_at = self.now
             run.duration_ms = run.elapsed_ms()
-        return self.run_changed(state, "status", "output", "error", "metadata", "ended_at", "duration_ms")
+        return self.run_changed(state, *given, "metadata", "ended_at", "duration_ms")
 
     def run_end(self, data: dict) -> Result:
         """A retry without `ended_at` keeps the first end time, so ending is idempotent."""
@@ -460,6 +478,8 @@ class _Writer:
             if state.new:
                 continue
             self.link_stored_children(state)
+            if self.in_start_order and state.used:
+                steps_in_start_order(run_id=state.run.id)
             if state.dirty:
                 update_row(Run, state.run.id, {name: getattr(state.run, name) for name in state.dirty})
             if state.before != (after := rollup_key(state.run)):
@@ -473,3 +493,23 @@ class _Writer:
         if linked := children.update(parent_id=F("parent_pending_id"), parent_pending_id=None):
             state.run.steps_awaiting_parent -= linked
             state.dirty.add("steps_awaiting_parent")
+
+
+# Positions by start (parents before the children that started with them), written in two passes so no
+# two steps ever share an index: the steps that move go to -1 - position, then to their position.
+_RANK = (
+    "UPDATE run_steps SET step_index = -1 - ranked.position FROM ("
+    " SELECT id, ROW_NUMBER() OVER (ORDER BY started_at IS NULL, started_at, ended_at IS NULL DESC,"
+    " ended_at DESC, step_index) - 1 AS position FROM run_steps WHERE run_id = %s"
+    ") AS ranked WHERE run_steps.id = ranked.id AND run_steps.step_index <> ranked.position"
+)
+_SETTLE = "UPDATE run_steps SET step_index = -1 - step_index WHERE run_id = %s AND step_index < 0"
+
+
+def steps_in_start_order(*, run_id: UUID) -> None:
+    """Renumbers a run's steps in the order they started; the caller holds the run's lock."""
+    param = query_values(RunStep, "run_id", [run_id])
+    with connection.cursor() as cursor:
+        cursor.execute(_RANK, param)
+        if cursor.rowcount:
+            cursor.execute(_SETTLE, param)

@@ -2,6 +2,7 @@
 by client id, and a parent that arrives after its child, in a later call."""
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -69,3 +70,68 @@ def test_a_run_with_no_step_waiting_links_nothing(project, django_assert_num_que
     # the lock, the insert, the run's counters: no look for waiting children
     with django_assert_num_queries(5):  # + the savepoint's two
         assert spans(project, span(uuid.uuid4(), step_type="custom"))[1] == 201
+
+
+def started(minute: int):
+    return datetime(2026, 12, 7, 10, minute, tzinfo=UTC)
+
+
+def timed(name: str, minute: int, parent=None, *, length: int = 1) -> tuple[str, dict]:
+    step_id = uuid.uuid5(uuid.NAMESPACE_DNS, name)
+    return span(
+        step_id, parent, step_type="custom", name=name, started_at=started(minute), ended_at=started(minute + length)
+    )
+
+
+def ordered() -> list[tuple[int, str]]:
+    return list(RunStep.objects.order_by("step_index").values_list("step_index", "name"))
+
+
+def write_in_start_order(project, *events):
+    run = ("run.create", {"external_id": TRACE, "agent_name": "otel-agent"})
+    return runs_write(project_id=project.pk, events=[run, *events], parents_may_wait=True, in_start_order=True)
+
+
+def test_in_start_order_a_later_write_of_earlier_steps_renumbers_the_run(project):
+    root = uuid.uuid5(uuid.NAMESPACE_DNS, "root")
+    write_in_start_order(project, timed("c", 5, root), timed("d", 7, root))
+    assert ordered() == [(0, "c"), (1, "d")]
+    write_in_start_order(project, timed("b", 3, root), timed("e", 8, root))
+    assert ordered() == [(0, "b"), (1, "c"), (2, "d"), (3, "e")]
+    write_in_start_order(project, timed("root", 1, length=10))
+    assert ordered() == [(0, "root"), (1, "b"), (2, "c"), (3, "d"), (4, "e")]
+    run = Run.objects.get()
+    assert (run.step_count, run.next_step_index, run.steps_awaiting_parent) == (5, 5, 0)
+    assert (
+        runs_write(project_id=project.pk, events=[("step.create", {"run_id": run.pk, "step_type": "custom"})])
+        .results[0]
+        .row["step_index"]
+        == 5
+    )
+
+
+def test_a_parent_that_started_with_its_child_comes_first(project):
+    root = uuid.uuid5(uuid.NAMESPACE_DNS, "root")
+    write_in_start_order(project, timed("child", 1, root, length=1))
+    write_in_start_order(project, timed("root", 1, length=5))
+    assert ordered() == [(0, "root"), (1, "child")]
+
+
+def test_without_the_opt_in_indexes_keep_the_order_of_arrival(project):
+    spans(project, timed("late", 5))
+    spans(project, timed("early", 1))
+    assert ordered() == [(0, "late"), (1, "early")]
+
+
+def test_an_update_moves_the_start_earlier_never_later_and_names_the_run(project):
+    create = {"external_id": TRACE, "agent_name": "otel-agent", "started_at": started(5)}
+    runs_write(project_id=project.pk, events=[("run.create", create)])
+    run = Run.objects.get()
+    update = {"run_external_id": TRACE, "agent_name": "support", "input": {"q": 1}}
+    runs_write(project_id=project.pk, events=[("run.update", {**update, "started_at": started(9)})])
+    run.refresh_from_db()
+    assert (run.agent_name, run.input, run.started_at) == ("support", {"q": 1}, started(5))
+    runs_write(project_id=project.pk, events=[("run.end", {"run_external_id": TRACE, "ended_at": started(10)})])
+    runs_write(project_id=project.pk, events=[("run.update", {"run_external_id": TRACE, "started_at": started(2)})])
+    run.refresh_from_db()
+    assert (run.started_at, run.duration_ms, run.status) == (started(2), 8 * 60_000, "completed")
