@@ -65,7 +65,7 @@ NOT_PAGES = {
     "breakpoints:run_controls": "a part of runs:detail (the paused run's controls)",
     "breakpoints:run_resume": "POST only",
 }
-SKIPPED_PREFIXES = ("api/", "admin/")  # JSON APIs; the admin's pages are in ADMIN_PAGES
+SKIPPED_PREFIXES = ("api/", "admin/", "v1/")  # the JSON and OTLP APIs; the admin's pages are in ADMIN_PAGES
 
 
 def url_names() -> set[str]:
