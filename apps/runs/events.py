@@ -2,6 +2,7 @@
 the errors an event can get, and the rule that makes a new step's values from what was posted."""
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -10,7 +11,8 @@ from django.db import connection
 
 from apps.core.errors import ApplicationError
 from apps.core.timing import ms_between
-from apps.runs.models import Run, RunStep
+from apps.runs.models import Run, RunStep, StepStatus, StepType
+from apps.runs.pricing import Custom, step_cost
 
 INT_MAX = 2**31 - 1
 STEP_FIELDS = tuple(f.attname for f in RunStep._meta.concrete_fields)
@@ -62,6 +64,9 @@ def new_step_row(data: dict, *, run_id: UUID, step_index: int | None, now: datet
         created_at=now,
         parent_id=None,
         parent_pending_id=None,
+        model=None,
+        cost_usd=None,
+        cost_details=None,
         status=data.get("status")
         or RunStep.status_for(
             step_type=row["step_type"], output=row["output"], error=row["error"], ended_at=row["ended_at"]
@@ -70,6 +75,34 @@ def new_step_row(data: dict, *, run_id: UUID, step_index: int | None, now: datet
     if row["latency_ms"] is None and row["ended_at"] is not None:
         row["latency_ms"] = latency_between(row["started_at"], row["ended_at"])
     return row
+
+
+def step_priced(row: dict, custom: "Callable[[], list[Custom]]") -> None:
+    """Sets the step's model and cost from its metadata (apps.runs.pricing); `custom` gives the
+    project's own prices, asked for only when the step has a model to price."""
+    metadata = row["metadata"]
+    if not metadata or ("model" not in metadata and "cost_usd" not in metadata):
+        row["model"] = row["cost_usd"] = row["cost_details"] = None
+        return
+    needs_custom = row["step_type"] == StepType.LLM_CALL and "usage" in metadata
+    row["model"], row["cost_usd"], row["cost_details"] = step_cost(
+        step_type=row["step_type"],
+        metadata=metadata,
+        at=row["started_at"] or row["created_at"],
+        custom=custom() if needs_custom else [],
+    )
+
+
+def step_unpriced(row: dict) -> bool:
+    """An LLM call that has ended without a price: the run shows it as "no price"."""
+    return row["step_type"] == StepType.LLM_CALL and row["cost_usd"] is None and row["status"] != StepStatus.RUNNING
+
+
+def run_cost_add(run: Run, cost, unpriced: int) -> None:
+    """Adds a step's cost (or a change of it) and its count of unpriced calls to the run's totals."""
+    if cost is not None:
+        run.cost_usd = cost if run.cost_usd is None else run.cost_usd + cost
+    run.unpriced_steps += unpriced
 
 
 def step_is_error(row: dict) -> bool:

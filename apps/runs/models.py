@@ -58,6 +58,10 @@ class Run(UUIDModel):
     next_step_index = models.IntegerField(default=0, db_default=0)
     # Steps that name a parent not stored yet (`RunStep.parent_pending_id`): zero means nothing to link.
     steps_awaiting_parent = models.IntegerField(default=0, db_default=0)
+    # The sum of its steps' costs (null while none has a price) and how many LLM calls have none:
+    # kept by the write path like the token counter (apps.runs.pricing prices each step).
+    cost_usd = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    unpriced_steps = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "runs"
@@ -116,6 +120,11 @@ class RunStep(UUIDModel):
     # The id of a parent that had not arrived when this step was written (OpenTelemetry spans come in
     # any order): it becomes `parent` when a step with that id is written to the same run.
     parent_pending_id = models.UUIDField(null=True, blank=True, editable=False)
+    # What an LLM call cost (apps.runs.pricing): null is "no price", never $0. `model` is the model
+    # it reported (the dashboard groups by it); `cost_details` its parts and what priced it.
+    model = models.CharField(max_length=255, null=True, blank=True)
+    cost_usd = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    cost_details = models.JSONField(null=True, blank=True)
 
     class Meta:
         db_table = "run_steps"
@@ -198,6 +207,7 @@ class AgentDay(models.Model):
     failed = models.IntegerField()
     duration_sum = models.BigIntegerField()
     duration_count = models.IntegerField()  # runs with a duration: the average's denominator
+    cost_sum = models.DecimalField(max_digits=24, decimal_places=10, default=0, db_default=0)
 
     class Meta:
         db_table = "rollup_agent_days"
@@ -205,3 +215,50 @@ class AgentDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.agent_name or '(no agent)'}: {self.runs} runs"
+
+
+class ModelDay(models.Model):
+    """One model's priced LLM calls in the runs that started on one closed day (filled with AgentDay)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    model = models.CharField(max_length=255, blank=True)  # "" for calls that named no model
+    calls = models.IntegerField()
+    cost_sum = models.DecimalField(max_digits=24, decimal_places=10)
+
+    class Meta:
+        db_table = "rollup_model_days"
+        constraints = [models.UniqueConstraint(fields=["project", "day", "model"], name="rollup_model_day_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.model or '(no model)'}: ${self.cost_sum}"
+
+
+class PriceMatch(models.TextChoices):
+    EXACT = "exact"
+    GLOB = "glob", "Pattern (glob: * and ?)"
+
+
+class CustomPrice(UUIDModel):
+    """A project's own price for a model: it wins over the price table (apps.runs.pricing).
+    Prices are USD per million tokens; a kind left empty costs what input (cache) or output
+    (reasoning) costs."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="custom_prices")
+    model = models.CharField(max_length=255)
+    match = models.CharField(max_length=10, choices=PriceMatch.choices, default=PriceMatch.EXACT)
+    input_per_million = models.DecimalField(max_digits=14, decimal_places=6)
+    output_per_million = models.DecimalField(max_digits=14, decimal_places=6)
+    cache_read_per_million = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    cache_write_per_million = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    reasoning_per_million = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "custom_prices"
+        ordering = ["model"]
+        constraints = [models.UniqueConstraint(fields=["project", "model", "match"], name="custom_price_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.model} ({self.match})"

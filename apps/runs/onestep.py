@@ -7,8 +7,8 @@ statement takes the lock, the next index and the counters and inserts the step, 
 own: 0.2 ms of CPU against 0.7 ms, measured in-process.
 
 It applies the same rules (`new_step_row`, the counters' deltas) and only where nothing else comes
-into play: no index given, no end time (which would move the run's live duration), no step of the
-run waiting for its parent. When it can't write (no such run, a parent not in the run, an id already
+into play: no index given, no end time (which would move the run's live duration), no cost or unpriced
+LLM call (which move the run's cost and the rollup), no step of the run waiting for its parent. When it can't write (no such run, a parent not in the run, an id already
 stored), it writes nothing and returns None: the general path then answers, by its rules.
 """
 
@@ -20,8 +20,9 @@ from uuid import UUID
 from django.db import IntegrityError, connection, transaction
 
 from apps.core.sql import Columns, row_preparer, select_rows
-from apps.runs.events import STEP_FIELDS, Result, Written, new_step_row, step_is_error
+from apps.runs.events import STEP_FIELDS, Result, Written, new_step_row, step_is_error, step_priced, step_unpriced
 from apps.runs.models import Run, RunStep
+from apps.runs.pricing import custom_prices
 
 # What the run's answer carries: what a breakpoint check reads of it first (the rest loads if used).
 # Each time column costs psycopg a loader per statement, so only the start is among them.
@@ -42,6 +43,9 @@ def one_step_write(*, project_id: UUID, event: tuple[str, dict], now: datetime) 
         return None
     row = new_step_row(data, run_id=data["run_id"], step_index=None, now=now)
     row["parent_id"] = data.get("parent_id")
+    step_priced(row, lambda: custom_prices(project_id))
+    if row["cost_usd"] is not None or step_unpriced(row):
+        return None  # the run's cost moves, and with it the rollup: the general path's work
     parent = row["parent_id"]
     params = [int(step_is_error(row)), row["tokens_used"] or 0, row["run_id"], project_id, parent, parent]
     params += row_preparer(RunStep, tuple(_GIVEN), connection.vendor)([row[name] for name in _GIVEN])

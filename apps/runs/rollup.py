@@ -20,20 +20,21 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 
 from apps.core.sql import row_preparer
-from apps.runs.models import AgentDay, RollupDay, Run, RunStatus
+from apps.runs.models import AgentDay, ModelDay, RollupDay, Run, RunStatus, RunStep
 
 SETTLE = timedelta(minutes=5)
 _DAY = timedelta(days=1)
-SUMS = ("runs", "failed", "duration_sum", "duration_count")
+SUMS = ("runs", "failed", "duration_sum", "duration_count", "cost_sum")
 
 
 def rollup_key(run: Run) -> tuple:
-    """What the rollup sums of a run: its day, agent, whether it failed, and its duration."""
+    """What the rollup sums of a run: its day, agent, whether it failed, its duration and cost."""
     return (
         run.started_at.astimezone(UTC).date(),
         run.agent_name or "",
         run.status == RunStatus.FAILED,
         run.duration_ms,
+        run.cost_usd,
     )
 
 
@@ -72,6 +73,18 @@ def rollup_rows(*, project_id, first: date, last: date) -> list[dict]:
     return list(AgentDay.objects.filter(project_id=project_id, day__gte=first, day__lte=last).values(*fields))
 
 
+def rollup_model_rows(*, project_id, first: date, last: date) -> list[dict]:
+    """Per-model cost of the closed days first..last (call `rollup_rows` for the same days first: it
+    sums the stale ones again, these rows with them)."""
+    days = ModelDay.objects.filter(project_id=project_id, day__gte=first, day__lte=last)
+    return list(days.values("day", "model", "calls", "cost_sum"))
+
+
+def steps_cost_by_model(steps):
+    """Priced steps grouped by whatever `values()` names, with their count and cost."""
+    return steps.filter(cost_usd__isnull=False).annotate(calls=Count("*"), cost_sum=Sum("cost_usd"))
+
+
 def runs_grouped(runs):
     """Runs grouped by whatever `values()` names, with the sums the rollup keeps."""
     return runs.annotate(
@@ -79,6 +92,7 @@ def runs_grouped(runs):
         failed=Count("id", filter=Q(status=RunStatus.FAILED)),
         duration_sum=Sum("duration_ms", default=0),
         duration_count=Count("duration_ms"),
+        cost_sum=Sum("cost_usd", default=0),
     )
 
 
@@ -102,7 +116,26 @@ def _fill(*, project_id, days: set[date]) -> None:
             merged[key] = AgentDay(project_id=project_id, day=key[0], agent_name=key[1], **{f: row[f] for f in SUMS})
     AgentDay.objects.filter(project_id=project_id, day__in=days).delete()
     AgentDay.objects.bulk_create(merged.values())
+    _fill_models(project_id=project_id, days=days, runs=runs)
     RollupDay.objects.filter(project_id=project_id, day__in=days).update(rolled_version=F("version"))
+
+
+def _fill_models(*, project_id, days: set[date], runs) -> None:
+    steps = RunStep.objects.filter(run__in=runs).annotate(day=TruncDate("run__started_at", tzinfo=UTC))
+    merged: dict[tuple, ModelDay] = {}
+    for row in steps_cost_by_model(steps.values("day", "model")).order_by():
+        if row["day"] not in days:
+            continue
+        key = (row["day"], row["model"] or "")
+        if key in merged:
+            merged[key].calls += row["calls"]
+            merged[key].cost_sum += row["cost_sum"]
+        else:
+            merged[key] = ModelDay(
+                project_id=project_id, day=key[0], model=key[1], calls=row["calls"], cost_sum=row["cost_sum"]
+            )
+    ModelDay.objects.filter(project_id=project_id, day__in=days).delete()
+    ModelDay.objects.bulk_create(merged.values())
 
 
 def _end(day: date) -> datetime:

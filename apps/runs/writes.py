@@ -59,14 +59,18 @@ from apps.runs.events import (
     metadata_merged,
     new_step_row,
     not_found,
+    run_cost_add,
     run_id_taken,
     step_id_taken,
     step_index_taken,
     step_is_error,
     step_parent_unknown,
+    step_priced,
+    step_unpriced,
 )
 from apps.runs.models import FINISHED, Run, RunStatus, RunStep
 from apps.runs.onestep import one_step_write
+from apps.runs.pricing import Custom, custom_prices
 from apps.runs.rollup import rollup_days_touch, rollup_key
 
 __all__ = ["Result", "Written", "runs_write"]
@@ -145,6 +149,13 @@ class _Writer:
         self.new_step_rows: set[int] = set()  # id() of each new step's row
         self.dirty_steps: dict[UUID, set[str]] = defaultdict(set)
         self.finished: list[Run] = []
+        self._custom: list[Custom] | None = None
+
+    def custom(self) -> list[Custom]:
+        """The project's own prices, read when a step first needs them."""
+        if self._custom is None:
+            self._custom = custom_prices(self.project_id)
+        return self._custom
 
     def write(self, events: Sequence[tuple[str, dict]]) -> Written:
         self.load(events)
@@ -349,10 +360,14 @@ class _Writer:
         self.new_step_rows.add(id(row))
         if state.waiting or state.stored_waiting:
             self.step_waited_for(state, row)
+        step_priced(row, self.custom)
         run.step_count += 1
         if step_is_error(row):
             run.error_count += 1
         run.total_tokens += row["tokens_used"] or 0
+        if row["cost_usd"] is not None or step_unpriced(row):
+            run_cost_add(run, row["cost_usd"], int(step_unpriced(row)))
+            state.dirty.update(("cost_usd", "unpriced_steps"))
         state.dirty.update(("step_count", "error_count", "total_tokens", "next_step_index"))
         if row["ended_at"] is not None:
             self.live_duration(state, row["ended_at"])
@@ -401,6 +416,7 @@ class _Writer:
         state, row = self.state(data), self.step_of_run(data)
         run = state.run
         was_error, old_tokens = step_is_error(row), row["tokens_used"] or 0
+        old_cost, was_unpriced = row["cost_usd"], step_unpriced(row)
         for name in ("output", "error", "tokens_used", "latency_ms", "input"):
             if name in data:
                 row[name] = data[name]
@@ -412,12 +428,17 @@ class _Writer:
         row["status"] = data.get("status") or RunStep.status_for(  # failed or completed: it has ended
             step_type=row["step_type"], output=row["output"], error=row["error"], ended_at=row["ended_at"]
         )
+        step_priced(row, self.custom)
         self.step_changed(row, "output", "error", "tokens_used", "latency_ms", "metadata", "ended_at", "status")
+        self.step_changed(row, "model", "cost_usd", "cost_details")
         if "input" in data:
             self.step_changed(row, "input")
         run.error_count += int(step_is_error(row)) - int(was_error)
         run.total_tokens += (row["tokens_used"] or 0) - old_tokens
         state.dirty.update(("error_count", "total_tokens"))
+        if row["cost_usd"] != old_cost or step_unpriced(row) != was_unpriced:
+            run_cost_add(run, (row["cost_usd"] or 0) - (old_cost or 0), int(step_unpriced(row)) - int(was_unpriced))
+            state.dirty.update(("cost_usd", "unpriced_steps"))
         self.live_duration(state, row["ended_at"])
         return Result(200, run=run, row=row)
 
