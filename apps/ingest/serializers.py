@@ -1,6 +1,7 @@
 """Shapes of the ingest API. Input serializers only check shapes; the rules live in the services."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -33,6 +34,33 @@ def _name(**kwargs):
 # Input ------------------------------------------------------------------------------------------
 
 
+class UsageInput(serializers.Serializer):
+    """Token counts as genai-prices counts them: input includes the cache reads and writes, output
+    includes the reasoning."""
+
+    input_tokens = _count()
+    output_tokens = _count()
+    cache_read_tokens = _count()
+    cache_write_tokens = _count()
+    reasoning_tokens = _count()
+
+
+class StepCostInput(serializers.Serializer):
+    """What prices an LLM step; kept in its metadata (`model`, `provider`, `usage`, `cost_usd`)."""
+
+    model = _name(required=False, allow_null=True, help_text="The model called, e.g. gpt-4o-mini.")
+    provider = _name(required=False, allow_null=True, help_text="e.g. openai, anthropic, google.")
+    usage = UsageInput(required=False, allow_null=True)
+    cost_usd = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=10,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="A cost the client already knows: kept as given, and marked reported.",
+    )
+
+
 class IngestRunCreateInput(serializers.Serializer):
     id = StrictUUIDField(required=False, allow_null=True, help_text="Client-chosen id; a retry returns the run.")
     external_id = _name(
@@ -63,7 +91,7 @@ class IngestRunEndInput(serializers.Serializer):
     ended_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class IngestStepCreateInput(serializers.Serializer):
+class IngestStepCreateInput(StepCostInput):
     id = StrictUUIDField(required=False, allow_null=True, help_text="Client-chosen id; a retry returns the step.")
     step_type = serializers.ChoiceField(StepType.choices)
     name = _name(required=False, allow_null=True, allow_blank=True)
@@ -80,7 +108,7 @@ class IngestStepCreateInput(serializers.Serializer):
     status = serializers.ChoiceField(StepStatus.choices, required=False)
 
 
-class IngestStepUpdateInput(serializers.Serializer):
+class IngestStepUpdateInput(StepCostInput):
     output = _json()
     error = _json()
     ended_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Defaults to now.")
@@ -221,7 +249,7 @@ class IngestRunOutput(serializers.ModelSerializer):
         fields = [
             "id", "project_id", "external_id", "agent_name", "status", "input", "output", "metadata",
             "error", "started_at", "ended_at", "created_at", "replay_of_id", "replay_from_step",
-            "step_count", "error_count", "total_tokens", "duration_ms",
+            "step_count", "error_count", "total_tokens", "duration_ms", "cost_usd", "unpriced_steps",
         ]  # fmt: skip
 
 
@@ -234,6 +262,7 @@ class IngestStepOutput(serializers.ModelSerializer):
         fields = [
             "id", "run_id", "parent_id", "step_index", "step_type", "name", "status", "input", "output",
             "metadata", "error", "tokens_used", "latency_ms", "started_at", "ended_at", "created_at",
+            "model", "cost_usd", "cost_details",
         ]  # fmt: skip
 
 
@@ -259,6 +288,13 @@ def _int(value):
     return None if value is None else int(value)
 
 
+_PLACES = Decimal("1e-10")
+
+
+def _decimal(value):
+    return None if value is None else format(Decimal(value).quantize(_PLACES), "f")  # as DRF writes it
+
+
 def run_output(run: Run) -> dict:
     """`IngestRunOutput(run).data`, built directly: a ModelSerializer builds its fields on every call."""
     return {
@@ -268,6 +304,7 @@ def run_output(run: Run) -> dict:
         "ended_at": _time(run.ended_at), "created_at": _time(run.created_at), "replay_of_id": _uuid(run.replay_of_id),
         "replay_from_step": _int(run.replay_from_step), "step_count": _int(run.step_count),
         "error_count": _int(run.error_count), "total_tokens": _int(run.total_tokens), "duration_ms": _int(run.duration_ms),
+        "cost_usd": _decimal(run.cost_usd), "unpriced_steps": _int(run.unpriced_steps),
     }  # fmt: skip
 
 
@@ -280,7 +317,8 @@ def step_output(step: dict) -> dict:
         "status": step["status"], "input": step["input"], "output": step["output"], "metadata": step["metadata"],
         "error": step["error"], "tokens_used": _int(step["tokens_used"]), "latency_ms": _int(step["latency_ms"]),
         "started_at": _time(step["started_at"]), "ended_at": _time(step["ended_at"]),
-        "created_at": _time(step["created_at"]),
+        "created_at": _time(step["created_at"]), "model": step["model"], "cost_usd": _decimal(step["cost_usd"]),
+        "cost_details": step["cost_details"],
     }  # fmt: skip
 
 

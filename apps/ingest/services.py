@@ -14,6 +14,24 @@ from apps.runs.writes import Result, runs_write
 from apps.testing.services import tests_schedule_for_runs
 
 MCP_EVENTS = ("mcp.tool", "mcp.log")
+COST_KEYS = ("model", "provider", "usage", "cost_usd")
+
+
+def step_cost_fields(data: dict) -> dict:
+    """A step event's `model`, `provider`, `usage` and `cost_usd` moved into its metadata, where the
+    SDK and the OTLP mapping put them and the write path prices them from."""
+    if not any(key in data for key in COST_KEYS):
+        return data
+    data = dict(data)
+    given = {key: data.pop(key) for key in COST_KEYS if key in data}
+    given = {key: value for key, value in given.items() if value is not None}
+    if "usage" in given:
+        given["usage"] = {kind: count for kind, count in given["usage"].items() if count is not None}
+    if "cost_usd" in given:
+        given["cost_usd"] = str(given["cost_usd"])
+    if given:
+        data["metadata"] = {**(data.get("metadata") or {}), **given}
+    return data
 
 
 def ingest_run_write(*, project: Project, kind: str, data: dict) -> Result:
@@ -27,14 +45,14 @@ def ingest_run_write(*, project: Project, kind: str, data: dict) -> Result:
 def ingest_step_write(*, project: Project, kind: str, data: dict) -> tuple[Result, dict]:
     """(result, control) for one step event: a step posted running, or ending in an error, may pause
     on a breakpoint it matches."""
-    result = runs_write(project_id=project.pk, events=[(kind, data)]).results[0].get()
+    result = runs_write(project_id=project.pk, events=[(kind, step_cost_fields(data))]).results[0].get()
     return result, breakpoint_check_step(run=result.run, step=result.step)
 
 
 def ingest_batch(*, project: Project, events: list[tuple[str, dict]]) -> list[tuple[int, UUID | Exception]]:
     """(status, id or error) per event, in order: runs and steps through the write path, then MCP
     tools and calls through apps.mcp, in one transaction (each is one already when alone)."""
-    run_events = [event for event in events if event[0] not in MCP_EVENTS]
+    run_events = [(kind, step_cost_fields(data)) for kind, data in events if kind not in MCP_EVENTS]
     mcp_events = [event for event in events if event[0] in MCP_EVENTS]
     with transaction.atomic() if run_events and mcp_events else nullcontext():
         written = runs_write(project_id=project.pk, events=run_events)

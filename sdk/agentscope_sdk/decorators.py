@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from agentscope_sdk._usage import usage_metadata
 from agentscope_sdk.control import Aborted, Decision
 from agentscope_sdk.tracing import Run, Step, _current_run, check_step_type
 
@@ -288,10 +289,18 @@ def make_decorator(
     metadata: dict[str, Any] | None = None,
     capture_input: bool = True,
     capture_output: bool = True,
+    model: str | None = None,
+    provider: str | None = None,
+    usage: Any = None,
 ) -> Any:
-    """`@deco`, `@deco()`, `@deco("name")` and `@deco(name=...)` all work."""
+    """`@deco`, `@deco()`, `@deco("name")` and `@deco(name=...)` all work. An LLM call's `model`,
+    `provider` and `usage` go to its metadata (the server prices the step from them); the usage the
+    call's response reports, when it reports one, replaces a `usage` given here."""
     if isinstance(fn, str):
         name, fn = fn, None
+    priced = usage_metadata(model=model, provider=provider, usage=usage)
+    if priced:
+        metadata = {**(metadata or {}), **priced}
     if step_type is not None:
         check_step_type(step_type)
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agentscope_sdk._ids import new_id
-from agentscope_sdk._usage import usage_of
+from agentscope_sdk._usage import usage_metadata, usage_of
 from agentscope_sdk.control import Aborted, Decision
 
 if TYPE_CHECKING:
@@ -151,9 +151,15 @@ class Run:
         started_at: float | datetime | None = None,
         ended_at: float | datetime | None = None,
         parent_id: str | None = _UNSET,
+        model: str | None = None,
+        provider: str | None = None,
+        usage: Any = None,
+        cost_usd: float | str | None = None,
     ) -> str:
         """Record a step that is already over, in one event; returns its id. Times are epoch
-        seconds (`time.time()`) or aware datetimes."""
+        seconds (`time.time()`) or aware datetimes. An LLM call's `model`, `provider` and `usage`
+        (a dict, or an OpenAI, Anthropic or Google usage object) price it on the server; a
+        `cost_usd` you already know is kept as given."""
         client = self.client
         if self.replay is not None:  # in a replay, before the fork: the recorded step stands, nothing is sent
             logged = Step(self, name, check_step_type(type), input=input)
@@ -170,6 +176,9 @@ class Run:
             body["parent_id"] = parent_id
         body["input"] = client.jsonable(input)
         body["output"] = client.jsonable(output)
+        metadata = {**(metadata or {}), **usage_metadata(model=model, provider=provider, usage=usage)}
+        if cost_usd is not None:
+            metadata["cost_usd"] = str(cost_usd)
         if metadata:
             body["metadata"] = client.jsonable(metadata)
         if error is not None:
@@ -245,8 +254,21 @@ class Step:
     def set_metadata(self, **metadata: Any) -> None:
         self.metadata.update(metadata)
 
+    def set_usage(
+        self, usage: Any = None, *, model: str | None = None, provider: str | None = None, cost_usd: Any = None
+    ) -> None:
+        """What prices this LLM call on the server: `usage` a dict of our counts (`input_tokens`,
+        `output_tokens`, `cache_read_tokens`, `cache_write_tokens`, `reasoning_tokens`) or an
+        OpenAI, Anthropic or Google usage object; a `cost_usd` you already know is kept as given."""
+        self.metadata.update(usage_metadata(model=model, provider=provider, usage=usage))
+        counts = self.metadata.get("usage") if usage is not None else None
+        if counts and self.tokens_used is None:
+            self.tokens_used = counts.get("input_tokens", 0) + counts.get("output_tokens", 0)
+        if cost_usd is not None:
+            self.metadata["cost_usd"] = str(cost_usd)
+
     def record_usage(self, response: Any) -> None:
-        """Tokens and model from an OpenAI or Anthropic response (object or dict)."""
+        """Tokens and model from an OpenAI, Anthropic or Google response (object or dict)."""
         tokens, metadata = usage_of(response)
         if tokens is not None:
             self.tokens_used = tokens

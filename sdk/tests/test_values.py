@@ -92,7 +92,15 @@ def test_it_survives_cycles_and_hostile_reprs():
 
 def test_it_reads_openai_usage():
     response = {"model": "gpt-4o", "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
-    assert usage_of(response) == (15, {"model": "gpt-4o", "prompt_tokens": 10, "completion_tokens": 5})
+    assert usage_of(response) == (
+        15,
+        {
+            "model": "gpt-4o",
+            "prompt_tokens": 10,
+            "completion_tokens": 5,
+            "usage": {"input_tokens": 10, "output_tokens": 5},
+        },
+    )
     without_total = SimpleNamespace(model="gpt-4o", usage=SimpleNamespace(prompt_tokens=7, completion_tokens=3))
     assert usage_of(without_total)[0] == 10
 
@@ -106,6 +114,7 @@ def test_it_reads_anthropic_usage():
         "input_tokens": 100,
         "output_tokens": 20,
         "cache_read_input_tokens": 50,
+        "usage": {"input_tokens": 150, "output_tokens": 20, "cache_read_tokens": 50},
     }
 
 

@@ -54,6 +54,7 @@ TOKEN_KEYS = {
         "llm.token_count.completion_details.reasoning",
     ),
 }  # fmt: skip
+COST_KEYS = ("gen_ai.usage.cost", "llm.cost.total", "gen_ai.cost.total")  # a cost the instrumentation reported
 AGENT_NAME_KEYS = ("gen_ai.agent.name", "agent.name")
 SESSION_KEYS = ("gen_ai.conversation.id", "session.id")
 USER_KEYS = ("user.id",)
@@ -312,6 +313,9 @@ def io_value(attributes: dict, direction: str):
 
 
 def usage_fill(attributes: dict, body: dict, metadata: dict) -> None:
+    cost = take_first(attributes, COST_KEYS)
+    if isinstance(cost, int | float | str) and not isinstance(cost, bool):
+        metadata["cost_usd"] = cost  # kept as reported (apps.runs.pricing)
     usage = {}
     for name, keys in TOKEN_KEYS.items():
         count = take_first(attributes, keys)
