@@ -10,6 +10,7 @@ from apps.core.urls import slash_path
 from apps.dashboard import api as dashboard_api
 from apps.ingest.otlp import api as otlp_api
 from apps.projects import api as projects_api
+from apps.runs import api as runs_api
 
 handler404 = "apps.core.views.not_found"
 handler500 = "apps.core.unavailable.server_error"
@@ -30,6 +31,8 @@ urlpatterns = [
     *slash_path("api/auth/register", projects_api.register),
     path("api/auth/", include("apps.accounts.api_urls")),
     *slash_path("api/projects/<uuid:project_id>/stats", dashboard_api.stats),
+    *slash_path("api/projects/<uuid:project_id>/prices", runs_api.price_list),
+    *slash_path("api/projects/<uuid:project_id>/prices/<uuid:price_id>", runs_api.price_detail),
     path("api/projects", include("apps.projects.api_urls")),
     path("api/runs", include("apps.runs.api_urls")),
     path("api/tests", include("apps.testing.api_urls")),

@@ -7,7 +7,9 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from apps.core.api import validated
-from apps.runs import selectors, services
+from apps.core.pagination import paginated, paginates
+from apps.projects.selectors import project_get
+from apps.runs import prices, selectors, services
 from apps.runs.compare import runs_compare
 from apps.runs.replay import replay_command, run_replay_create
 from apps.runs.serializers import (
@@ -17,6 +19,8 @@ from apps.runs.serializers import (
     STEPS_PAGE_SIZE,
     TIMELINE_PAGE_SIZE,
     CompareOutput,
+    CustomPriceInput,
+    CustomPriceOutput,
     ReplayInput,
     ReplayOutput,
     RunDetailOutput,
@@ -193,3 +197,37 @@ def run_compare(request, run_id, other_id):
     a = selectors.run_get_for_user(user=request.user, run_id=run_id)
     b = selectors.run_get_for_user(user=request.user, run_id=other_id)
     return Response(CompareOutput(runs_compare(a=a, b=b)).data)
+
+
+# Custom prices ------------------------------------------------------------------------------------
+
+
+@extend_schema(methods=["GET"], tags=["prices"], responses={200: CustomPriceOutput(many=True)})
+@extend_schema(methods=["POST"], tags=["prices"], request=CustomPriceInput, responses={201: CustomPriceOutput})
+@paginates
+@api_view(["GET", "POST"])
+def price_list(request, project_id):
+    """A project's own prices per million tokens: they win over the price table for the models they name."""
+    project = project_get(user=request.user, project_id=project_id)
+    if request.method == "GET":
+        return paginated(request, prices.custom_prices_for_project(project=project), CustomPriceOutput)
+    price = prices.custom_price_create(project=project, data=validated(CustomPriceInput, request.data))
+    return Response(CustomPriceOutput(price).data, status=201)
+
+
+@extend_schema(methods=["GET"], tags=["prices"], responses={200: CustomPriceOutput})
+@extend_schema(
+    methods=["PATCH"], tags=["prices"], request=CustomPriceInput(partial=True), responses={200: CustomPriceOutput}
+)
+@extend_schema(methods=["DELETE"], tags=["prices"], responses={204: None})
+@api_view(["GET", "PATCH", "DELETE"])
+def price_detail(request, project_id, price_id):
+    project = project_get(user=request.user, project_id=project_id)
+    price = prices.custom_price_get(project=project, price_id=price_id)
+    if request.method == "GET":
+        return Response(CustomPriceOutput(price).data)
+    if request.method == "DELETE":
+        prices.custom_price_delete(price=price)
+        return Response(status=204)
+    price = prices.custom_price_update(price=price, data=validated(CustomPriceInput, request.data, partial=True))
+    return Response(CustomPriceOutput(price).data)

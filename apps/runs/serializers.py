@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.fields import StrictIntegerField
-from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
+from apps.runs.models import CustomPrice, PriceMatch, Run, RunStatus, RunStep, StepStatus, StepType
 from apps.runs.selectors import RUN_ROW_FIELDS
 
 RUNS_PAGE_SIZE = 50
@@ -235,3 +235,29 @@ class CompareOutput(serializers.Serializer):
     steps = CompareStepOutput(many=True)
     run_diff = serializers.DictField(help_text="JSON diffs of the runs' input and output, when they differ.")
     truncated = serializers.BooleanField(help_text="True when a run has more steps than the diff covers.")
+
+
+# Custom prices (/api/projects/{id}/prices) ------------------------------------------------------
+
+
+def _per_million(**kwargs):
+    return serializers.DecimalField(max_digits=14, decimal_places=6, min_value=0, **kwargs)
+
+
+class CustomPriceInput(serializers.Serializer):
+    model = serializers.CharField(max_length=255, help_text="A model name, or a glob pattern (`match: glob`).")
+    match = serializers.ChoiceField(PriceMatch.choices, default=PriceMatch.EXACT)
+    input_per_million = _per_million(help_text="USD per million input tokens.")
+    output_per_million = _per_million(help_text="USD per million output tokens.")
+    cache_read_per_million = _per_million(required=False, allow_null=True, help_text="Default: the input price.")
+    cache_write_per_million = _per_million(required=False, allow_null=True, help_text="Default: the input price.")
+    reasoning_per_million = _per_million(required=False, allow_null=True, help_text="Default: the output price.")
+
+
+class CustomPriceOutput(serializers.ModelSerializer):
+    class Meta:
+        model = CustomPrice
+        fields = [
+            "id", "model", "match", "input_per_million", "output_per_million", "cache_read_per_million",
+            "cache_write_per_million", "reasoning_per_million", "created_at", "updated_at",
+        ]  # fmt: skip
