@@ -10,6 +10,7 @@ import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from uuid import UUID
 
 from django.db import connection
@@ -84,6 +85,8 @@ def runs_filter(
     started_before: datetime | None = None,
     q: str | None = None,
     agent_names: list[str] | None = None,
+    cost_min: Decimal | None = None,
+    cost_max: Decimal | None = None,
 ) -> QuerySet[Run]:
     """`q` matches a run id, the start of an external id, or part of an agent name in any case.
 
@@ -99,6 +102,10 @@ def runs_filter(
         runs = runs.filter(started_at__gte=started_after)
     if started_before:
         runs = runs.filter(started_at__lt=started_before)
+    if cost_min is not None:  # a run without a price is never within a cost bound
+        runs = runs.filter(cost_usd__gte=cost_min)
+    if cost_max is not None:
+        runs = runs.filter(cost_usd__lte=cost_max)
     if q := (q or "").strip():
         match = Q(external_id__startswith=q)
         names = [name for name in agent_names or [] if q.casefold() in name.casefold()]
@@ -115,7 +122,7 @@ def runs_filter(
 def runs_for_filters(*, project_ids: list[UUID], filters: dict) -> QuerySet[Run]:
     """The runs of the list (API and page alike) for the filters of RunFilterInput."""
     names = run_agent_names(project_ids=project_ids) if filters.get("q") else None
-    keys = ("status", "agent_name", "started_after", "started_before", "q")
+    keys = ("status", "agent_name", "started_after", "started_before", "q", "cost_min", "cost_max")
     return runs_filter(runs_in_projects(project_ids), agent_names=names, **{key: filters.get(key) for key in keys})
 
 
@@ -222,6 +229,7 @@ def _page(rows: list[Run], *, has_older: bool, has_newer: bool) -> RunsPage:
 RUN_ROW_FIELDS = (
     "id", "project_id", "external_id", "agent_name", "status", "started_at", "ended_at", "created_at",
     "step_count", "error_count", "total_tokens", "duration_ms", "replay_of_id", "replay_from_step",
+    "cost_usd", "unpriced_steps",
 )  # fmt: skip
 
 

@@ -71,6 +71,12 @@ class RunFilterInput(serializers.Serializer):
         max_length=255,
         help_text="Matches a run id, the start of an external id, or part of an agent name (any case).",
     )
+    cost_min = serializers.DecimalField(
+        required=False, max_digits=20, decimal_places=10, min_value=0, help_text="Runs that cost at least this (USD)."
+    )
+    cost_max = serializers.DecimalField(
+        required=False, max_digits=20, decimal_places=10, min_value=0, help_text="Runs that cost at most this (USD)."
+    )
     cursor = serializers.CharField(required=False, max_length=512, help_text="From `next` or `previous`.")
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=RUNS_MAX_PAGE_SIZE)
 
@@ -78,6 +84,9 @@ class RunFilterInput(serializers.Serializer):
         after, before = attrs.get("started_after"), attrs.get("started_before")
         if after and before and after >= before:
             raise serializers.ValidationError({"started_before": ["Must be later than started_after."]})
+        low, high = attrs.get("cost_min"), attrs.get("cost_max")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError({"cost_max": ["Must be at least cost_min."]})
         return attrs
 
 
@@ -126,6 +135,7 @@ class StepOutput(serializers.ModelSerializer):
         fields = [
             "id", "run_id", "step_index", "step_type", "name", "status", "parent_id", "input", "output",
             "metadata", "error", "tokens_used", "latency_ms", "started_at", "ended_at", "created_at",
+            "model", "cost_usd", "cost_details",
         ]  # fmt: skip
 
 

@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from uuid import UUID
 
 from django.core.cache import cache
@@ -20,11 +21,11 @@ from django.utils import timezone
 
 from apps.core.timing import ms_between
 from apps.runs.inspection import MESSAGE_KEYS, error_view
-from apps.runs.models import Run, RunStatus, RunStep, StepStatus
+from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
 
 TIMELINE_FIELDS = (
     "id", "run_id", "step_index", "step_type", "name", "status", "started_at", "ended_at", "created_at",
-    "latency_ms", "tokens_used", "parent_id",
+    "latency_ms", "tokens_used", "parent_id", "cost_usd",
 )  # fmt: skip
 DEPTH_KEY = "runs:step-depth:{}"
 MAX_HOPS = 32  # levels of nesting looked up outside a window; deeper chains count from there
@@ -56,6 +57,8 @@ class TimelineEntry:
     failed_inside: bool = False  # a step nested in it (at any depth) failed: marked while it is collapsed
     bar_start: float = 0
     bar_width: float = 0
+    cost: Decimal | None = None
+    unpriced: bool = False  # an LLM call that ended without a price: "no price", never $0
 
     @property
     def step_index(self) -> int:
@@ -185,6 +188,8 @@ def _entry(run: Run, row: RunStep, depth: int, paused: bool, now: datetime) -> T
         has_warning=bool(row.warning_set),
         waiting=running and paused,
         error_line=error_line(getattr(row, "error_head", None)),
+        cost=row.cost_usd,
+        unpriced=row.cost_usd is None and row.step_type == StepType.LLM_CALL and row.status != StepStatus.RUNNING,
     )
 
 

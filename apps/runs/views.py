@@ -63,8 +63,8 @@ def run_list(request):
         page = selectors.runs_page(
             selectors.runs_preview_rows(runs), cursor=cursor, size=filters.get("page_size", RUNS_PAGE_SIZE)
         )
-        keys = ("status", "agent_name", "started_after", "started_before", "q")
-        filtered = bool(chosen) or any(filters.get(key) for key in keys)
+        keys = ("status", "agent_name", "started_after", "started_before", "q", "cost_min", "cost_max")
+        filtered = bool(chosen) or any(filters.get(key) is not None for key in keys)
         context |= {
             "page": page,
             "filters": request.GET,

@@ -3,6 +3,7 @@
 import json
 import textwrap
 from datetime import date, datetime
+from decimal import Decimal
 
 import pygments
 from django import template
@@ -102,6 +103,22 @@ def reltime(value: datetime | None, default: str = "—") -> SafeString:
         return format_html('<span class="text-muted">{}</span>', default)
     exact = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
     return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), exact, timesince_short(value))
+
+
+@register.filter
+def usd(amount) -> str:
+    """Dollars for people: '$1.24', '$0.0123', '$0.000435' (three significant digits under a cent),
+    '$0.00'; '' for no amount, so a template says "no price" itself rather than showing $0."""
+    if amount is None or amount == "":
+        return ""
+    value = Decimal(amount)
+    if value >= 1 or value == 0:
+        return f"${value:,.2f}"
+    if value >= Decimal("0.01"):
+        return f"${value:.4f}"
+    digits = max(2 - value.adjusted(), 0)  # three significant digits, without trailing zeros
+    text = f"{value:.{digits}f}".rstrip("0")
+    return f"${text}" if len(text.partition(".")[2]) >= 2 else f"${value:.2f}"
 
 
 @register.filter

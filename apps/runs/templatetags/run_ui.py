@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from apps.core.templatetags.lucide import ICONS
-from apps.core.templatetags.ui import duration, epoch_ms
+from apps.core.templatetags.ui import duration, epoch_ms, usd
 from apps.core.timing import ms_between
 from apps.runs.inspection import gist
 from apps.runs.models import StepType
@@ -75,7 +75,7 @@ ROW = (
     '<a class="tl-link" href="{href}" hx-get="{fragment}"{current}>'
     '<span class="tl-idx">{index}</span>'
     '<span class="tl-name"><span class="tl-icon type-{type}" title="{type_label}">{icon}</span>'
-    '<span class="tl-text"><span class="tl-label">{name}</span>{error}</span>{inside_mark}{copied_mark}</span>'
+    '<span class="tl-text"><span class="tl-label">{name}</span>{error}</span>{inside_mark}{copied_mark}{cost}</span>'
     '<span class="tl-dur"{elapsed}>{duration}</span>'
     '<span class="tl-bar" title="{offset} · {duration}"><svg viewBox="0 0 {total} 1" preserveAspectRatio="none">'
     '<rect x="{x}" width="{width}" height="1"></rect>{tick}</svg></span>'
@@ -101,6 +101,15 @@ EVENT_ROW = (
     '<rect x="{x}" width="{width}" height="1"></rect>{tick}</svg></span>'
     "</summary>{details}</details></li>"
 )
+
+
+NO_PRICE = '<span class="tl-cost is-none" title="No price for this model: add one in Settings, Prices">no price</span>'
+
+
+def _cost_mark(entry) -> str:
+    if entry.cost is not None:
+        return format_html('<span class="tl-cost" title="Cost (USD)">{}</span>', usd(entry.cost))
+    return mark_safe(NO_PRICE) if entry.unpriced else ""
 
 
 def _event_rows(events, *, run, entry, total: float, now, oob: bool) -> list[SafeString]:
@@ -181,6 +190,7 @@ def timeline_rows(context, entries, oob: bool = False) -> SafeString:
                 inside_mark=mark_safe(INSIDE) if entry.failed_inside else "",
                 copied=" is-copied" if entry.index < fork else "",
                 copied_mark=mark_safe(COPIED) if entry.index < fork else "",
+                cost=_cost_mark(entry),
                 duration=duration(entry.duration_ms),
                 # a running step's time counts up in the page between polls (static/js/app.js)
                 elapsed=format_html(' data-since="{}"', since + (entry.start_ms or 0))
