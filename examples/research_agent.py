@@ -149,8 +149,11 @@ def fetch_orbital_data(body: str, attempt: int) -> dict:
 # The "LLM" ---------------------------------------------------------------------------------------
 
 
-def completion(content: str, prompt: str, model: str = "scope-sim-1") -> dict:
-    """An OpenAI-shaped chat completion; tokens are estimated at four characters each."""
+def completion(content: str, prompt: str, model: str, cached: int = 0) -> dict:
+    """An OpenAI-shaped chat completion; tokens are estimated at four characters each, the first
+    `cached` of the prompt's read from the provider's prompt cache. The model names what a real agent
+    would call, so the server prices the step (a model the price table doesn't know shows "no price"
+    until the project gives it a price)."""
     prompt_tokens, completion_tokens = math.ceil(len(prompt) / 4), math.ceil(len(content) / 4)
     return {
         "id": f"chatcmpl-{zlib.crc32((prompt + content).encode()):08x}",
@@ -161,6 +164,7 @@ def completion(content: str, prompt: str, model: str = "scope-sim-1") -> dict:
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": min(cached, prompt_tokens)},
         },
     }
 
@@ -169,7 +173,7 @@ def text_of(response: dict) -> str:
     return response["choices"][0]["message"]["content"]
 
 
-@agentscope.llm_call(name="plan")
+@agentscope.llm_call(name="plan", provider="openai")
 def plan(question: str) -> dict:
     """Decides on actions: arithmetic, a live lookup, a named document, or a corpus search."""
     time.sleep(0.01)
@@ -181,7 +185,7 @@ def plan(question: str) -> dict:
         action = f"lookup {match.group(1)}"
     else:
         action = f"search {' '.join(terms(question))}"
-    return completion(action, prompt=f"Plan the next action for: {question}")
+    return completion(action, prompt=f"Plan the next action for: {question}", model="gpt-4o-mini")
 
 
 @agentscope.step(name="cite")
@@ -189,7 +193,7 @@ def cite(sources: list[dict]) -> list[str]:
     return [f"{source['title']} ({source['id']}.txt)" for source in sources]
 
 
-@agentscope.llm_call(name="answer")
+@agentscope.llm_call(name="answer", provider="openai")
 def answer(question: str, sources: list[dict]) -> dict:
     """Picks the sentence of the sources that shares the most terms with the question."""
     time.sleep(0.01)
@@ -203,7 +207,7 @@ def answer(question: str, sources: list[dict]) -> dict:
     citations = cite(sources)
     reply = f"{best} [{'; '.join(citations)}]" if citations else best
     context = " ".join(source["text"] for source in sources)
-    return completion(reply, prompt=f"Answer {question!r} from: {context}")
+    return completion(reply, prompt=f"Answer {question!r} from: {context}", model="gpt-4o", cached=64)
 
 
 # The agents --------------------------------------------------------------------------------------
@@ -249,7 +253,8 @@ def tutor(question: str) -> str:
 @agentscope.llm_call(name="explain")
 def explain(question: str, finding: str) -> dict:
     time.sleep(0.005)
-    return completion(finding, prompt=f"Explain to a student asking {question!r}: {finding}")
+    # A fine-tuned tutor model: no public price, until the project adds its own (Settings, Prices).
+    return completion(finding, prompt=f"Explain to a student asking {question!r}: {finding}", model="scope-tutor-1")
 
 
 @agentscope.tool_call
