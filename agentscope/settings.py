@@ -253,6 +253,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Ingest: the largest body accepted (bytes) before answering 413.
+# Each LLM step is priced when it is written (apps.runs.pricing); off, steps are stored unpriced
+# (as "no price") until `manage.py costs_recompute` prices them. The ingest bench measures both.
+COST_ON_WRITE = env.bool("COST_ON_WRITE", default=True)
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, 2_621_440)
 # API key last_used_at is written at most this often.

@@ -54,8 +54,28 @@ COPY_COLUMNS = (
 )
 
 
+LLM_STEPS = os.environ.get("BENCH_STEPS") == "llm"
+
+
 def step_body(number: int) -> dict:
-    """A completed tool step carrying about 1 KB of JSON."""
+    """A completed tool step carrying about 1 KB of JSON; with BENCH_STEPS=llm, an LLM call with its
+    model, provider and usage (as the SDK sends them), which the server prices unless COST_ON_WRITE=0."""
+    if LLM_STEPS:
+        models = ("gpt-4o-mini", "gpt-4o", "claude-sonnet-4-20250514", "gemini-2.5-flash")
+        usage = {"input_tokens": 900 + number % 97, "cache_read_tokens": 256, "output_tokens": 120 + number % 13}
+        return {
+            "step_type": "llm_call",
+            "name": "chat",
+            "input": {"messages": [{"role": "user", "content": f"question {number} " + "c" * 400}]},
+            "output": {"role": "assistant", "content": "t" * 380},
+            "metadata": {
+                "model": models[number % 4],
+                "provider": ("openai", "openai", "anthropic", "google")[number % 4],
+                "usage": usage,
+            },
+            "tokens_used": usage["input_tokens"] + usage["output_tokens"],
+            "latency_ms": 35,
+        }
     return {
         "step_type": "tool_call",
         "name": "search",

@@ -7,13 +7,14 @@ statement takes the lock, the next index and the counters and inserts the step, 
 own: 0.2 ms of CPU against 0.7 ms, measured in-process.
 
 It applies the same rules (`new_step_row`, the counters' deltas) and only where nothing else comes
-into play: no index given, no end time (which would move the run's live duration), no cost or unpriced
-LLM call (which move the run's cost and the rollup), no step of the run waiting for its parent. When it can't write (no such run, a parent not in the run, an id already
+into play: no index given, no end time (which would move the run's live duration), no step of the run
+waiting for its parent. A priced step adds its cost to the run's in the same statement; when the run
+started on a closed day, the day's rollup is then marked stale (a statement of its own, after). When it can't write (no such run, a parent not in the run, an id already
 stored), it writes nothing and returns None: the general path then answers, by its rules.
 """
 
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from uuid import UUID
 
@@ -23,6 +24,7 @@ from apps.core.sql import Columns, row_preparer, select_rows
 from apps.runs.events import STEP_FIELDS, Result, Written, new_step_row, step_is_error, step_priced, step_unpriced
 from apps.runs.models import Run, RunStep
 from apps.runs.pricing import custom_prices
+from apps.runs.rollup import rollup_days_touch
 
 # What the run's answer carries: what a breakpoint check reads of it first (the rest loads if used).
 # Each time column costs psycopg a loader per statement, so only the start is among them.
@@ -44,10 +46,9 @@ def one_step_write(*, project_id: UUID, event: tuple[str, dict], now: datetime) 
     row = new_step_row(data, run_id=data["run_id"], step_index=None, now=now)
     row["parent_id"] = data.get("parent_id")
     step_priced(row, lambda: custom_prices(project_id))
-    if row["cost_usd"] is not None or step_unpriced(row):
-        return None  # the run's cost moves, and with it the rollup: the general path's work
-    parent = row["parent_id"]
-    params = [int(step_is_error(row)), row["tokens_used"] or 0, row["run_id"], project_id, parent, parent]
+    parent, cost = row["parent_id"], row["cost_usd"]
+    params = [int(step_is_error(row)), row["tokens_used"] or 0, cost, cost, int(step_unpriced(row))]
+    params += [row["run_id"], project_id, parent, parent]
     params += row_preparer(RunStep, tuple(_GIVEN), connection.vendor)([row[name] for name in _GIVEN])
     try:
         # Alone, the statement commits on its own; inside a caller's transaction, in a savepoint.
@@ -59,6 +60,8 @@ def one_step_write(*, project_id: UUID, event: tuple[str, dict], now: datetime) 
         return None
     *values, row["step_index"] = found[0]
     run = Run.from_db(connection.alias, [f.attname for f in _RUN_COLUMNS], values)
+    if cost is not None or step_unpriced(row):  # the run's cost moved: a closed day's rollup is stale
+        rollup_days_touch(project_id=project_id, days={run.started_at.astimezone(UTC).date()}, now=now)
     return Written([Result(201, run=run, row=row)])
 
 
@@ -73,7 +76,9 @@ def _sql() -> str:
     columns = ", ".join(quote(field.column) for field in fields)
     return (
         "WITH run AS (UPDATE runs SET next_step_index = next_step_index + 1, step_count = step_count + 1,"
-        " error_count = error_count + %s, total_tokens = total_tokens + %s"
+        " error_count = error_count + %s, total_tokens = total_tokens + %s,"
+        " cost_usd = CASE WHEN CAST(%s AS numeric) IS NULL THEN cost_usd ELSE COALESCE(cost_usd, 0) + %s END,"
+        " unpriced_steps = unpriced_steps + %s"
         " WHERE id = %s AND project_id = %s AND steps_awaiting_parent = 0"
         " AND (CAST(%s AS uuid) IS NULL OR EXISTS ("
         "   SELECT 1 FROM run_steps parent WHERE parent.id = CAST(%s AS uuid) AND parent.run_id = runs.id))"
