@@ -132,3 +132,98 @@ def _linked(mark: SafeString, href: str, label: str) -> SafeString:
     if not href:
         return mark
     return format_html('<a class="chart-link" href="{}" aria-label="{}">{}</a>', href, label, mark)
+
+
+@dataclass(frozen=True)
+class Segments:
+    """One bar made of parts (e.g. a day's cost by model): `values` per series, in the chart's order."""
+
+    values: tuple[float, ...]
+    title: str
+    axis: str = ""
+    date: str = ""
+
+
+def segmented_bars(
+    columns: list[Segments],
+    *,
+    label: str,
+    svg_class: str,
+    tick_label=lambda value: f"{value:,.0f}",
+    width=640,
+    height=220,
+    bar_ratio=0.6,
+    bar_max=48,
+) -> SafeString:
+    """Bars stacked from parts, each part `series-<n>` (coloured by CSS); `tick_label` writes the axis
+    numbers (the top may be fractional, e.g. dollars)."""
+    peak = _fractional_max(max((sum(column.values) for column in columns), default=0))
+    plot_w, plot_h = width - LEFT - RIGHT, height - TOP - BOTTOM
+    slot = plot_w / max(len(columns), 1)
+    bar = min(slot * bar_ratio, bar_max)
+    grid = format_html_join(
+        "",
+        '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
+        '<text class="chart-axis" x="{}" y="{}" text-anchor="end">{}</text>',
+        (
+            (LEFT, width - RIGHT, svg_number(y), svg_number(y), LEFT - 8, svg_number(y + 3.5), tick_label(peak * n / 4))
+            for n in range(5)
+            for y in [TOP + plot_h - plot_h * n / 4]
+        ),
+    )
+    marks = []
+    for index, column in enumerate(columns):
+        x, base = LEFT + slot * index, TOP + plot_h
+        parts = []
+        for series, value in enumerate(column.values):
+            if value <= 0:
+                continue
+            h = plot_h * value / peak
+            base -= h
+            parts.append(
+                format_html(
+                    '<rect class="chart-seg series-{}" x="{}" y="{}" width="{}" height="{}"></rect>',
+                    series,
+                    svg_number(x + (slot - bar) / 2),
+                    svg_number(base),
+                    svg_number(bar),
+                    svg_number(h),
+                )
+            )
+        marks.append(
+            format_html(
+                '<g class="chart-col" tabindex="0"{}><title>{}</title>'
+                '<rect class="chart-hit" x="{}" y="{}" width="{}" height="{}"></rect>{}'
+                '<text class="chart-axis" x="{}" y="{}" text-anchor="middle">{}</text></g>',
+                format_html(' data-date="{}"', column.date) if column.date else "",
+                column.title,
+                svg_number(x),
+                TOP,
+                svg_number(slot),
+                plot_h,
+                SafeString("".join(parts)),
+                svg_number(x + slot / 2),
+                height - 8,
+                column.axis,
+            )
+        )
+    return format_html(
+        '<svg class="{}" viewBox="0 0 {} {}" role="img" aria-label="{}">{}{}</svg>',
+        svg_class,
+        width,
+        height,
+        label,
+        grid,
+        SafeString("".join(marks)),
+    )
+
+
+def _fractional_max(value: float) -> float:
+    """The axis top for values that may be fractions: 1, 2, 2.5 or 5 times a power of ten, times four."""
+    if value <= 0:
+        return 1
+    power = 10 ** math.floor(math.log10(value / 4))
+    for step in (1, 2, 2.5, 5, 10):
+        if step * power * 4 >= value:
+            return step * power * 4
+    return value

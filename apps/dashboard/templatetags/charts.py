@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from apps.core.charts import Column, stacked_bars
+from apps.core.charts import Column, Segments, segmented_bars, stacked_bars
 from apps.core.charts import svg_number as _n
+from apps.core.templatetags.ui import usd
 
 register = template.Library()
 
@@ -125,3 +126,42 @@ def delta(change: float | None, good: str = "down", points: bool = False) -> dic
     size = abs(change) * 100
     text = f"{size:.1f}".removesuffix(".0") + (" pts" if points else "%")
     return {"change": change, "direction": direction, "tone": tone, "text": text}
+
+
+@register.simple_tag
+def cost_chart(days: list[dict], label: str = "Cost per day by model") -> SafeString:
+    """Bars of cost per day, stacked by model (the top models, then the others), titled with each part."""
+    series = []
+    for day in days:
+        for part in day["models"]:
+            if part["model"] not in series and part["model"] != "other":
+                series.append(part["model"])
+    series.append("other")
+    columns = []
+    for i, day in enumerate(days):
+        when = date.fromisoformat(day["date"])
+        by_model = {part["model"]: part["cost_usd"] for part in day["models"]}
+        parts = ", ".join(f"{name or 'no model'} {usd(cost)}" for name, cost in by_model.items())
+        title = f"{when:%a %b} {when.day}: {usd(day['cost_usd'])}" + (f" ({parts})" if parts else "")
+        axis = f"{when:%a} {when.day}" if len(days) <= 10 else (f"{when:%b} {when.day}" if i % 5 == 0 else "")
+        values = tuple(float(by_model.get(name, 0)) for name in series)
+        columns.append(Segments(values, title, axis, date=day["date"]))
+    return segmented_bars(columns, label=label, svg_class="chart chart-bars chart-cost", tick_label=_usd_tick)
+
+
+@register.simple_tag
+def cost_series(days: list[dict]) -> list[str]:
+    """The models of the cost chart, in its order (its legend)."""
+    names = [part["model"] for day in days for part in day["models"] if part["model"] != "other"]
+    ordered = list(dict.fromkeys(names))
+    if any(part["model"] == "other" for day in days for part in day["models"]):
+        ordered.append("other")
+    return ordered
+
+
+def _usd_tick(value: float) -> str:
+    if value == 0:
+        return "$0"
+    if value >= 1:
+        return f"${value:,.0f}" if value >= 10 else f"${value:.1f}".replace(".0", "")
+    return "$" + f"{value:.6f}".rstrip("0")
