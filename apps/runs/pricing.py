@@ -10,10 +10,11 @@ The price is, in order: a cost the client reported (`metadata.cost_usd`), kept a
 project's own price for the model (`CustomPrice`, exact names before patterns); the genai-prices
 table. A step none of them prices has no cost (null, shown as "no price"), never $0.
 
-genai-prices' calculator costs ~85 µs a call, too much for ingest's budget. Most prices are flat
-(a rate per token of each kind), so the rates of each model are asked of the library once, by
-pricing a million tokens of each kind, and a step's cost is those rates times its counts; a tiered
-price (by context size) goes to the library's calculator every time.
+genai-prices' calculator costs 85-300 µs a call, too much for ingest's budget. Most prices are flat
+for the kinds a step reports (a rate per token of input, output, cache read and cache write), so the
+rates of each model are asked of the library once, by pricing a million tokens of each kind, and a
+step's cost is those rates times its counts; a tiered price (by context size) goes to the library's
+calculator every time. A test checks the two agree.
 """
 
 import fnmatch
@@ -168,7 +169,7 @@ def _table_model(model: str, provider: str | None):
         return None
 
 
-_FLAT_KEYS = {"input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok"}
+_FLAT_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
 _rates_of: dict[int, tuple[object, Rates | None]] = {}
 
 
@@ -178,8 +179,8 @@ def _flat_rates(prices) -> Rates | None:
     if known is not None and known[0] is prices:
         return known[1]
     rates = None
-    token_prices = {key: value for key, value in vars(prices).items() if key.endswith("_mtok") and value is not None}
-    if token_prices.keys() <= _FLAT_KEYS and all(isinstance(value, Decimal) for value in token_prices.values()):
+    # Only the kinds a step reports matter (audio, images or 1-hour cache writes are never reported here).
+    if all(isinstance(getattr(prices, key, None), Decimal | None) for key in _FLAT_KEYS):
 
         def per_token(**counts) -> tuple[Decimal, Decimal]:
             calc = prices.calc_price(Usage(**counts))

@@ -99,6 +99,13 @@ class TestTablePrices:
                 {"input_tokens": 5_000, "cache_read_tokens": 4_000, "output_tokens": 99},
             ),
             ("gpt-4.1", "openai", {"input_tokens": 123_456, "cache_read_tokens": 100_000, "output_tokens": 7_890}),
+            (
+                "gemini-2.5-flash",
+                "google",
+                {"input_tokens": 50_000, "cache_read_tokens": 20_000, "output_tokens": 3_000},
+            ),
+            ("gemini-2.5-pro", "google", {"input_tokens": 150_000, "output_tokens": 3_000}),
+            ("gemini-2.5-pro", "google", {"input_tokens": 300_000, "output_tokens": 3_000}),  # past a tier
         ],
     )
     def test_the_flat_rates_agree_with_the_library_calculator(self, model, provider, usage):
