@@ -3,9 +3,11 @@
 Steps are aligned by difflib.SequenceMatcher over their (type, name) keys, in index order: a pair of
 aligned steps is `identical` when input, output and error are equal, else `changed` with a JSON
 diff of each; unaligned steps are `removed` (only in run A) or `added` (only in run B). Totals
-(status, duration, tokens, steps, errors) are compared side by side.
+(status, duration, tokens, cost, steps, errors) are compared side by side; a cost is in USD, as a
+string (a decimal), and has no difference when either run has no price.
 """
 
+from decimal import Decimal
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -15,7 +17,7 @@ MAX_STEPS = 5000  # per run: beyond this, the diff covers the first MAX_STEPS st
 MAX_CHANGES = 200  # per JSON value: a diff longer than this is cut, with a count of the rest
 COMPARED = ("input", "output", "error")
 STEP_FIELDS = ("id", "step_index", "step_type", "name", "status", "tokens_used", "latency_ms", *COMPARED)
-TOTALS = ("status", "duration_ms", "total_tokens", "step_count", "error_count")
+TOTALS = ("status", "duration_ms", "total_tokens", "cost_usd", "step_count", "error_count")
 
 
 def json_diff(a: Any, b: Any, path: str = "$") -> list[dict]:
@@ -88,6 +90,9 @@ def _totals(a: Run, b: Run) -> list[dict]:
     rows = []
     for field in TOTALS:
         value_a, value_b = getattr(a, field), getattr(b, field)
+        if field == "cost_usd":
+            rows.append(_cost_total(value_a, value_b))
+            continue
         numeric = isinstance(value_a, int) and isinstance(value_b, int)
         rows.append(
             {
@@ -99,6 +104,19 @@ def _totals(a: Run, b: Run) -> list[dict]:
             }
         )
     return rows
+
+
+def _cost_total(a: Decimal | None, b: Decimal | None) -> dict:
+    delta = None if a is None or b is None else b - a
+    return {
+        "field": "cost_usd",
+        "a": None if a is None else str(a),
+        "b": None if b is None else str(b),
+        "delta": None if delta is None else str(delta),
+        "same": a == b,
+        "delta_abs": None if delta is None else abs(delta),  # for the page: a sign and an amount
+        "up": delta is not None and delta > 0,
+    }
 
 
 def runs_compare(*, a: Run, b: Run) -> dict:

@@ -233,7 +233,7 @@ class CompareTotalOutput(serializers.Serializer):
     field = serializers.CharField()
     a = serializers.JSONField(allow_null=True)
     b = serializers.JSONField(allow_null=True)
-    delta = serializers.IntegerField(allow_null=True)
+    delta = serializers.JSONField(allow_null=True, help_text="b - a: a number, or for cost_usd a decimal string (USD)")
     same = serializers.BooleanField()
 
 

@@ -220,3 +220,14 @@ class TestRunTotals:
         run.refresh_from_db()
         assert run.cost_usd == 3 * GPT_4O_MINI["output"]
         assert CustomPrice.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_compare_page_shows_the_cost_difference(make_run, api, client_alice):
+    a, b = make_run(end=False), make_run(end=False)
+    priced(a, llm("gpt-4o-mini", {"input_tokens": 1_000_000}, "openai"))
+    priced(b, llm("gpt-4o-mini", {"input_tokens": 2_000_000}, "openai"))
+    totals = {row["field"]: row for row in api.get(f"/api/runs/{a.pk}/compare/{b.pk}").json()["totals"]}
+    assert Decimal(totals["cost_usd"]["a"]) == Decimal("0.15") and Decimal(totals["cost_usd"]["delta"]) == Decimal("0.15")
+    page = client_alice.get(f"/runs/{a.pk}/compare/{b.pk}").content.decode()
+    assert 'data-cost-delta>+$0.15<' in page
