@@ -114,9 +114,8 @@ def usd(amount) -> str:
     value = Decimal(amount)
     if value >= 1 or value == 0:
         return f"${value:,.2f}"
-    if value >= Decimal("0.01"):
-        return f"${value:.4f}"
-    digits = max(2 - value.adjusted(), 0)  # three significant digits, without trailing zeros
+    # under a dollar: four decimals from a cent up, else three significant digits; no trailing zeros
+    digits = 4 if value >= Decimal("0.01") else max(2 - value.adjusted(), 0)
     text = f"{value:.{digits}f}".rstrip("0")
     return f"${text}" if len(text.partition(".")[2]) >= 2 else f"${value:.2f}"
 
