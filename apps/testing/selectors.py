@@ -167,6 +167,8 @@ def run_for_evaluation(*, run: Run) -> tuple[dict, list[dict]]:
         "step_count": run.step_count,
         "error_count": run.error_count,
         "total_tokens": run.total_tokens,
+        "cost_usd": None if run.cost_usd is None else float(run.cost_usd),
+        "unpriced_steps": run.unpriced_steps,
     }
     steps = list(run.steps.order_by("step_index").values(*STEP_FIELDS))
     for step in steps:

@@ -6,7 +6,8 @@ Kinds of check (see validation.py for what is accepted on save):
   element for a list, a key (or a subset, for an object value) for an object.
 - `{"metric": ..., "op": lt|lte|gt|gte|eq, "value": n}` with metrics: `latency_ms` (the run's
   duration), `tokens` (the run's total, else the sum over steps), `steps` (how many), `errors`
-  (error steps, plus one if the run itself recorded an error), `cost` (`cost` or `cost_usd` in
+  (error steps, plus one if the run itself recorded an error), `cost_usd` (what the run's LLM steps
+  cost in USD, as priced when they were written: apps.runs.pricing), `cost` (`cost` or `cost_usd` in
   the run's metadata, else summed over the steps' metadata).
 - `{"op": "step_called", "step_type": ..., "name": ..., "min": 1, "max": n, "order": [...]}`: steps
   of that type and/or name were called between min and max times (min defaults to 1, or 0 when
@@ -33,7 +34,7 @@ from apps.testing.evaluators.base import (
 )
 
 PATH_OPS = ("equals", "contains", "not_contains", "matches", "matches_schema")
-METRICS = ("latency_ms", "tokens", "steps", "errors", "cost")
+METRICS = ("latency_ms", "tokens", "steps", "errors", "cost_usd", "cost")
 METRIC_OPS = {"lt": operator.lt, "lte": operator.le, "gt": operator.gt, "gte": operator.ge, "eq": operator.eq}
 SYMBOLS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥", "eq": "="}
 STEP_OPS = ("step_called", "no_errors")
@@ -148,6 +149,8 @@ def _metric_check(check: dict, run: dict, steps: list[dict]) -> CheckResult:
         return CheckResult(label, False, None, bound, f"the run has no {metric} recorded")
     passed = METRIC_OPS[op](actual, bound)
     verdict = "" if passed else ", expected " + f"{SYMBOLS[op]} {bound}"
+    if metric == "cost_usd" and run.get("unpriced_steps"):
+        verdict += f" ({run['unpriced_steps']} LLM call(s) without a price not counted)"
     return CheckResult(label, passed, actual, bound, f"{metric} is {actual}{verdict}")
 
 
@@ -160,6 +163,8 @@ def metric_value(metric: str, run: dict, steps: list[dict]):
         return len(steps)
     if metric == "errors":
         return sum(1 for s in steps if is_error_step(s)) + (1 if run.get("error") else 0)
+    if metric == "cost_usd":
+        return run.get("cost_usd")
     return _cost(run, steps)
 
 
