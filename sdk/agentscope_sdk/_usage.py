@@ -5,11 +5,13 @@ all the input (cache reads and writes included), `output_tokens` all the output 
 included); `cache_read_tokens`, `cache_write_tokens` and `reasoning_tokens` say how much of each.
 Providers count differently, so each is read its own way:
 
-- OpenAI chat completions: `prompt_tokens` (cached included, `prompt_tokens_details.cached_tokens`),
+- OpenAI chat completions: `prompt_tokens` (cached included, `prompt_tokens_details.cached_tokens`
+  and, where reported, `cache_write_tokens`),
   `completion_tokens` (reasoning included, `completion_tokens_details.reasoning_tokens`).
 - OpenAI responses: the same as `input_tokens`, `output_tokens`, `input_tokens_details`, `output_tokens_details`.
 - Anthropic messages: `input_tokens` is only the uncached input; `cache_read_input_tokens` and
-  `cache_creation_input_tokens` are added to it.
+  `cache_creation_input_tokens` are added to it; `output_tokens` includes thinking
+  (`output_tokens_details.thinking_tokens`).
 - Google (`usage_metadata`): `prompt_token_count` (cached included, `cached_content_token_count`);
   `candidates_token_count` leaves out `thoughts_token_count`, which is added to it.
 """
@@ -52,14 +54,14 @@ def usage_counts(usage: Any) -> dict[str, int]:
         return _openai(usage, "prompt_tokens", "completion_tokens")
     if _count(usage, "input_tokens", "output_tokens") is None:
         return {}
-    if _field(usage, "input_tokens_details") is not None or _field(usage, "output_tokens_details") is not None:
-        return _openai(usage, "input_tokens", "output_tokens")
     anthropic = any(
         _field(usage, name, _ABSENT) is not _ABSENT
         for name in ("cache_read_input_tokens", "cache_creation_input_tokens")
     )
     if anthropic:
         return _anthropic(usage)
+    if _field(usage, "input_tokens_details") is not None or _field(usage, "output_tokens_details") is not None:
+        return _openai(usage, "input_tokens", "output_tokens")
     return _clean({kind: _count(usage, kind) for kind in KINDS})  # our own counts
 
 
@@ -71,6 +73,7 @@ def _openai(usage: Any, inputs: str, outputs: str) -> dict[str, int]:
             "input_tokens": _count(usage, inputs),
             "output_tokens": _count(usage, outputs),
             "cache_read_tokens": _count(input_details, "cached_tokens"),
+            "cache_write_tokens": _count(input_details, "cache_write_tokens"),
             "reasoning_tokens": _count(output_details, "reasoning_tokens"),
         }
     )
@@ -84,6 +87,7 @@ def _anthropic(usage: Any) -> dict[str, int]:
             "output_tokens": _count(usage, "output_tokens"),
             "cache_read_tokens": read,
             "cache_write_tokens": write,
+            "reasoning_tokens": _count(_field(usage, "output_tokens_details"), "thinking_tokens"),
         }
     )
 
