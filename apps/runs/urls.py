@@ -1,5 +1,5 @@
 from apps.core.urls import slash_path
-from apps.runs import views
+from apps.runs import price_views, views
 
 app_name = "runs"
 urlpatterns = [
@@ -14,4 +14,10 @@ urlpatterns = [
     *slash_path("runs/<uuid:run_id>/replay", views.run_replay, name="replay"),
     *slash_path("runs/<uuid:run_id>/compare/<uuid:other_id>", views.run_compare, name="compare"),
     *slash_path("runs/compare", views.run_compare_pick, name="compare_pick"),
+    # Settings, Prices (the project's own model prices; the other tabs are apps.projects')
+    *slash_path("settings/prices", price_views.price_list, name="prices"),
+    *slash_path("settings/prices/<uuid:project_id>/new", price_views.price_create, name="price_create"),
+    *slash_path(
+        "settings/prices/<uuid:project_id>/<uuid:price_id>/delete", price_views.price_delete, name="price_delete"
+    ),
 ]

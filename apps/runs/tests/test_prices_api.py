@@ -103,3 +103,33 @@ class TestRecompute:
             call_command("costs_recompute", project="nope", since="2026-01-01")
         with pytest.raises(CommandError):
             call_command("costs_recompute", project=str(project.pk), since="yesterday")
+
+
+@pytest.mark.django_db
+class TestPricesPage:
+    def test_it_works(self, client_alice, project):
+        assert client_alice.get("/settings/prices").status_code == 200
+        answer = client_alice.post(
+            f"/settings/prices/{project.pk}/new",
+            {"model": "acme-7b", "match": "exact", "input_per_million": "1.5", "output_per_million": "3"},
+        )
+        assert answer.status_code == 302
+        page = client_alice.get("/settings/prices").content.decode()
+        assert "acme-7b" in page and "$1.5" in page
+
+    def test_bad_input_is_shown_on_the_page(self, client_alice, project):
+        answer = client_alice.post(f"/settings/prices/{project.pk}/new", {"model": "", "input_per_million": "-1"})
+        assert answer.status_code == 400 and "field-errors" in answer.content.decode()
+
+    def test_it_requires_login(self, client, project):
+        assert client.get("/settings/prices").status_code == 302
+
+    def test_it_checks_ownership(self, client_alice, bob_project):
+        from apps.runs.prices import custom_price_create
+
+        price = custom_price_create(
+            project=bob_project, data={"model": "x", "input_per_million": 1, "output_per_million": 1}
+        )
+        body = {"model": "y", "input_per_million": "1", "output_per_million": "1"}
+        assert client_alice.post(f"/settings/prices/{bob_project.pk}/new", body).status_code == 404
+        assert client_alice.post(f"/settings/prices/{bob_project.pk}/{price.pk}/delete").status_code == 404

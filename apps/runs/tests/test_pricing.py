@@ -228,6 +228,8 @@ def test_the_compare_page_shows_the_cost_difference(make_run, api, client_alice)
     priced(a, llm("gpt-4o-mini", {"input_tokens": 1_000_000}, "openai"))
     priced(b, llm("gpt-4o-mini", {"input_tokens": 2_000_000}, "openai"))
     totals = {row["field"]: row for row in api.get(f"/api/runs/{a.pk}/compare/{b.pk}").json()["totals"]}
-    assert Decimal(totals["cost_usd"]["a"]) == Decimal("0.15") and Decimal(totals["cost_usd"]["delta"]) == Decimal("0.15")
+    assert Decimal(totals["cost_usd"]["a"]) == Decimal("0.15") and Decimal(totals["cost_usd"]["delta"]) == Decimal(
+        "0.15"
+    )
     page = client_alice.get(f"/runs/{a.pk}/compare/{b.pk}").content.decode()
     assert "data-cost-delta>+$0.15<" in page
