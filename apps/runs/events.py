@@ -94,8 +94,11 @@ def step_priced(row: dict, custom: "Callable[[], list[Custom]]") -> None:
 
 
 def step_unpriced(row: dict) -> bool:
-    """An LLM call that has ended without a price: the run shows it as "no price"."""
-    return row["step_type"] == StepType.LLM_CALL and row["cost_usd"] is None and row["status"] != StepStatus.RUNNING
+    """An LLM call that has ended without a price: the run shows it as "no price". A replay's copy
+    of a recorded call is none: it cost nothing, as it was not called again."""
+    if row["step_type"] != StepType.LLM_CALL or row["cost_usd"] is not None or row["status"] == StepStatus.RUNNING:
+        return False
+    return not (isinstance(row["metadata"], dict) and "replayed_from" in row["metadata"])
 
 
 def run_cost_add(run: Run, cost, unpriced: int) -> None:

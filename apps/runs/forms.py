@@ -30,8 +30,5 @@ class CustomPriceForm(forms.ModelForm):
                 attrs={"class": "input", "placeholder": "my-fine-tuned-model", "autocomplete": "off"}
             ),
             "match": forms.Select(attrs={"class": "input"}),
-            **{
-                name: forms.NumberInput(attrs=PER_MILLION)
-                for name in ("input_per_million", "output_per_million")
-            },
+            **{name: forms.NumberInput(attrs=PER_MILLION) for name in ("input_per_million", "output_per_million")},
         }

@@ -78,6 +78,8 @@ def step_cost(
     metadata = metadata if isinstance(metadata, dict) else {}
     model = metadata.get("model")
     model = model[:255] if isinstance(model, str) and model else None
+    if "replayed_from" in metadata:  # a replay's copy of a recorded step: it was not called again
+        return model, None, None
     reported = reported_cost(metadata)
     if reported is not None:
         return model, reported, {"source": "reported"}

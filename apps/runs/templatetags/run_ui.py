@@ -190,7 +190,7 @@ def timeline_rows(context, entries, oob: bool = False) -> SafeString:
                 inside_mark=mark_safe(INSIDE) if entry.failed_inside else "",
                 copied=" is-copied" if entry.index < fork else "",
                 copied_mark=mark_safe(COPIED) if entry.index < fork else "",
-                cost=_cost_mark(entry),
+                cost=_cost_mark(entry) if entry.index >= fork else "",  # a replay's copies were not called again
                 duration=duration(entry.duration_ms),
                 # a running step's time counts up in the page between polls (static/js/app.js)
                 elapsed=format_html(' data-since="{}"', since + (entry.start_ms or 0))

@@ -233,3 +233,15 @@ def test_the_compare_page_shows_the_cost_difference(make_run, api, client_alice)
     )
     page = client_alice.get(f"/runs/{a.pk}/compare/{b.pk}").content.decode()
     assert "data-cost-delta>+$0.15<" in page
+
+
+@pytest.mark.django_db
+def test_a_replays_copies_of_recorded_calls_cost_nothing(make_run):
+    from apps.runs.replay import run_replay_create
+
+    run = make_run(end=False)
+    for _ in range(2):
+        priced(run, llm("gpt-4o-mini", {"input_tokens": 1_000_000}, "openai"))
+    replay = run_replay_create(run=run, from_step=1)
+    replay.refresh_from_db()
+    assert replay.step_count == 1 and replay.cost_usd is None and replay.unpriced_steps == 0
