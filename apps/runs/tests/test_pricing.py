@@ -245,3 +245,29 @@ def test_a_replays_copies_of_recorded_calls_cost_nothing(make_run):
     replay = run_replay_create(run=run, from_step=1)
     replay.refresh_from_db()
     assert replay.step_count == 1 and replay.cost_usd is None and replay.unpriced_steps == 0
+
+
+@pytest.mark.django_db
+def test_a_priced_step_of_a_run_of_a_closed_day_marks_the_rollup_stale(project):
+    from apps.runs.models import RollupDay
+    from apps.runs.rollup import rollup_rows
+    from apps.runs.services import run_create
+
+    started = T0 - timedelta(days=3)
+    run = run_create(project=project, agent_name="bot", started_at=started)[0]
+    day = started.date()
+    rollup_rows(project_id=project.pk, first=day, last=day)  # summed: current
+    marker = RollupDay.objects.get(project=project, day=day)
+    assert marker.rolled_version == marker.version
+    # posted running with its output (no end time): on PostgreSQL, the one-statement path
+    step_create(
+        run=run,
+        data={
+            "step_type": "llm_call",
+            "metadata": {"model": "gpt-4o-mini", "usage": {"input_tokens": 1_000_000}},
+            "output": "ok",
+        },
+    )
+    marker.refresh_from_db()
+    assert marker.version > marker.rolled_version
+    assert rollup_rows(project_id=project.pk, first=day, last=day)[0]["cost_sum"] == GPT_4O_MINI["input"]
