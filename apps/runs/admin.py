@@ -1,7 +1,8 @@
 from django.contrib import admin
 
 from apps.core.admin import JSONAdmin, json_preview
-from apps.runs.models import AgentDay, RollupDay, Run, RunStep
+from apps.runs.models import AgentDay, CustomPrice, ModelDay, RollupDay, Run, RunStep
+from apps.runs.pricing import custom_prices_forget
 from apps.runs.services import run_delete
 
 
@@ -24,6 +25,7 @@ class RunAdmin(JSONAdmin):
         "step_count",
         "error_count",
         "total_tokens",
+        "cost_usd",
         "duration_ms",
         "started_at",
     ]
@@ -60,6 +62,7 @@ class RunStepAdmin(JSONAdmin):
         "status",
         "run_short",
         "tokens_used",
+        "cost_usd",
         "latency_ms",
         "error_preview",
     ]
@@ -100,9 +103,34 @@ class RollupDayAdmin(admin.ModelAdmin):
 
 @admin.register(AgentDay)
 class AgentDayAdmin(admin.ModelAdmin):
-    list_display = ["day", "agent_name", "runs", "failed", "duration_sum", "duration_count", "project"]
+    list_display = ["day", "agent_name", "runs", "failed", "duration_sum", "duration_count", "cost_sum", "project"]
     list_filter = ["day"]
     search_fields = ["agent_name", "project__name"]
     list_select_related = ["project"]
     raw_id_fields = ["project"]
-    readonly_fields = ["runs", "failed", "duration_sum", "duration_count"]
+    readonly_fields = ["runs", "failed", "duration_sum", "duration_count", "cost_sum"]
+
+
+@admin.register(ModelDay)
+class ModelDayAdmin(admin.ModelAdmin):
+    list_display = ["day", "model", "calls", "cost_sum", "project"]
+    list_filter = ["day"]
+    search_fields = ["model", "project__name"]
+    list_select_related = ["project"]
+    raw_id_fields = ["project"]
+    readonly_fields = ["calls", "cost_sum"]
+
+
+@admin.register(CustomPrice)
+class CustomPriceAdmin(admin.ModelAdmin):
+    """A project's own price for a model; a change applies to new steps (costs_recompute reprices stored ones)."""
+
+    list_display = ["model", "match", "input_per_million", "output_per_million", "project", "updated_at"]
+    list_filter = ["match"]
+    search_fields = ["model", "project__name"]
+    list_select_related = ["project"]
+    raw_id_fields = ["project"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        custom_prices_forget(obj.project_id)
