@@ -81,6 +81,8 @@ def costs_recompute(
     runs = Run.objects.filter(project=project, started_at__gte=since).order_by("started_at", "id")
     total = runs.count()
     counts = {"runs": 0, "steps": 0, "changed": 0}
+    if progress is not None:
+        progress(0, total)
     for chunk in _chunks(runs.values_list("id", flat=True).iterator(chunk_size=CHUNK)):
         with transaction.atomic():
             days = set()
