@@ -8,7 +8,7 @@ from apps.breakpoints.models import Breakpoint, BreakpointHit
 from apps.core.models import CacheEntry
 from apps.mcp.models import McpLog, McpTool, McpToolVersion
 from apps.projects.services import api_key_create
-from apps.runs.models import AgentDay, RollupDay, Run, RunStep
+from apps.runs.models import AgentDay, CustomPrice, ModelDay, RollupDay, Run, RunStep
 from apps.testing.models import Test, TestBackfill, TestRun
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +42,8 @@ def one_of_each(project):
         project=project, day=run.started_at.date(), agent_name="bot", runs=1, failed=0, duration_sum=5, duration_count=1
     )
     McpLog.objects.create(project=project, tool=tool, run=run, log_type="response", request={"url": "x"})
+    ModelDay.objects.create(project=project, day=run.started_at.date(), model="gpt-4o", calls=1, cost_sum=1)
+    CustomPrice.objects.create(project=project, model="acme-*", match="glob", input_per_million=1, output_per_million=2)
 
 
 def test_every_model_is_registered():

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 LISTS = [
     "/api/projects",
     "/api/projects/{project_id}/api-keys",
+    "/api/projects/{project_id}/prices",
     "/api/tests",
     "/api/test-runs",
     "/api/breakpoints",
