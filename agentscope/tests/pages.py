@@ -13,6 +13,7 @@ PAGES = {
     "projects:register": lambda s: ["/register"],
     "dashboard:index": lambda s: ["/dashboard", "/dashboard?period=24h", "/dashboard?period=30d"],
     "projects:settings": lambda s: ["/settings", "/settings?tab=api-keys"],
+    "runs:prices": lambda s: ["/settings/prices"],
     "projects:new": lambda s: ["/projects/new"],
     "runs:list": lambda s: ["/runs", "/runs?status=failed"],
     "runs:detail": lambda s: [
@@ -54,6 +55,8 @@ NOT_PAGES = {
     "runs:delete": "POST only",
     "runs:replay": "POST only",
     "runs:compare_pick": "redirects to runs:compare",
+    "runs:price_create": "POST only",
+    "runs:price_delete": "POST only",
     "testing:delete": "POST only",
     "testing:toggle": "POST only",
     "testing:run_now": "POST only",
