@@ -17,7 +17,6 @@ import math
 import re
 
 import orjson
-
 from django.conf import settings
 from rest_framework import exceptions, status
 from rest_framework.parsers import BaseParser
