@@ -128,3 +128,30 @@ def test_a_refusal_says_when_to_come_back(rate, clock, request_, monkeypatch):
     monkeypatch.setattr(throttling, "_LEASES", process.leases)
     assert not throttle.allow_request(request_, None)
     assert throttle.wait() == 30  # the window is full until it ends
+
+
+SHARED_STORES = {
+    "database": {"BACKEND": "apps.core.cache.DatabaseCache", "LOCATION": "agentscope_cache"},
+    "redis": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/14"},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("store", SHARED_STORES)
+def test_leases_hold_the_rate_in_the_stores_deployed(store, rate, clock, request_, monkeypatch, settings):
+    """The database cache (the default) and Redis: a lease is one `incr` by its size, what can't be
+    used one `decr`, and four processes together still stop at the rate."""
+    if store == "redis":
+        redis = pytest.importorskip("redis")
+        try:
+            redis.Redis.from_url(SHARED_STORES["redis"]["LOCATION"]).ping()
+        except redis.ConnectionError:
+            pytest.skip("no Redis at 127.0.0.1:6379")
+    settings.CACHES = {**settings.CACHES, "throttles": SHARED_STORES[store]}
+    rate("250/min")  # leases of 2, and the last one cut
+    caches["throttles"].set(f"{IngestThrottle().get_cache_key(request_, None)}:{int(WINDOW_START // 60)}", 1)
+    workers = [Process(monkeypatch) for _ in range(4)]
+    allowed = sum(workers[n % 4].allow(request_) for n in range(300))
+    assert allowed == 249
+    assert shared_count(request_) == 250
+    caches["throttles"].delete(f"{IngestThrottle().get_cache_key(request_, None)}:{int(WINDOW_START // 60)}")
