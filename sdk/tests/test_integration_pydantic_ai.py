@@ -2,21 +2,18 @@
 by the live server, stopped at a breakpoint in a thread, moved on by the resume API."""
 
 import pytest
+from pydantic_ai import Agent
+from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart, ToolReturnPart
+from pydantic_ai.models.function import FunctionModel
+from pydantic_ai.usage import RequestUsage
+from sdk.tests.test_breakpoints import Agent as Thread
+from sdk.tests.test_breakpoints import break_on_search, paused_run, resume, waiting_hit
 
-pytest.importorskip("pydantic_ai")
-
-from pydantic_ai import Agent  # noqa: E402
-from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart, ToolReturnPart  # noqa: E402
-from pydantic_ai.models.function import FunctionModel  # noqa: E402
-from pydantic_ai.usage import RequestUsage  # noqa: E402
-
-import agentscope_sdk  # noqa: E402
-from agentscope_sdk.integrations.pydantic_ai import AgentScope, instrument  # noqa: E402
-from apps.breakpoints.models import BreakpointHit, HitPhase, HitStatus  # noqa: E402
-from apps.breakpoints.services import breakpoint_create  # noqa: E402
-from apps.runs.models import Run, RunStatus, RunStep, StepStatus  # noqa: E402
-from sdk.tests.test_breakpoints import Agent as Thread  # noqa: E402
-from sdk.tests.test_breakpoints import break_on_search, paused_run, resume, waiting_hit  # noqa: E402
+import agentscope_sdk
+from agentscope_sdk.integrations.pydantic_ai import AgentScope, instrument
+from apps.breakpoints.models import BreakpointHit, HitPhase, HitStatus
+from apps.breakpoints.services import breakpoint_create
+from apps.runs.models import Run, RunStatus, RunStep, StepStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,7 +22,9 @@ def weather_model(messages, info):
     """Asks for the weather in Paris, then answers with what the tool said (or the error)."""
     for part in messages[-1].parts:
         if isinstance(part, ToolReturnPart):
-            return ModelResponse(parts=[TextPart(f"The forecast: {part.content}")], usage=RequestUsage(input_tokens=30, output_tokens=7))
+            return ModelResponse(
+                parts=[TextPart(f"The forecast: {part.content}")], usage=RequestUsage(input_tokens=30, output_tokens=7)
+            )
         if getattr(part, "part_kind", "") == "retry-prompt":
             return ModelResponse(parts=[TextPart("No forecast today.")])
     call = ToolCallPart("search", {"query": "Paris"}, tool_call_id="call_1")
@@ -153,7 +152,7 @@ def test_abort_stops_the_agent_run_and_the_run_ends_failed(make_client, project,
 
     run = paused_run()
     resume(api, run, action="abort")
-    result, error = agent.outcome()
+    _result, error = agent.outcome()
 
     assert isinstance(error, agentscope_sdk.Aborted) and calls == []
     assert client.flush(timeout=10)
