@@ -135,9 +135,10 @@ def _check_resume_shape(*, run: Run, hit: BreakpointHit, action: str, input, out
         raise ApplicationError(f"input: {message}", errors={"input": [message]})
     if output is not None and action != HitAction.SKIP:
         raise ApplicationError("output: only skip takes an output.", errors={"output": ["Only with skip."]})
-    allowed = decisions_for(run)
+    allowed = decisions_for(run, hit.step)
     if (input is not None and "edit" not in allowed) or (action == HitAction.SKIP and "skip" not in allowed):
-        message = f"This agent's framework ({run.integration['framework']}) allows {' and '.join(allowed)} only."
+        framework = (run.integration or {}).get("framework", "")
+        message = f"This agent's framework ({framework}) allows {' and '.join(allowed)} only."
         raise ApplicationError(f"action: {message}", errors={"action": [message]})
 
 

@@ -206,7 +206,7 @@ def _render_controls(request, run, *, typed: dict | None = None, errors: dict | 
         context["waited_ms"] = max(0, (timezone.now() - hit.created_at).total_seconds() * 1000)
         context["input_json"] = json.dumps(hit.step_input, ensure_ascii=False, indent=2)
         context["editable"] = hit.phase == HitPhase.BEFORE
-        actions = decisions_for(run)
+        actions = decisions_for(run, hit.step)
         context.update(actions=actions, limited=actions != ALL_DECISIONS)
         context.update(
             can_edit=context["editable"] and "edit" in actions, can_skip=context["editable"] and "skip" in actions

@@ -272,7 +272,7 @@ class Step:
     def _open(self) -> dict[str, Any] | None:
         """Queue the step as running; or, when a breakpoint could stop it, return its body to post now."""
         parent = _current_step.get()
-        if parent is not None and parent.run is self.run:
+        if parent is not None and parent.run is self.run and self.parent_id is None:
             self.parent_id = parent.id
         self._started = time.perf_counter()
         client = self.run.client

@@ -257,3 +257,19 @@ def test_the_controls_offer_only_what_the_runs_framework_allows(client_alice, pr
     assert 'value="continue"' in html and 'value="abort"' in html
     assert 'value="edit"' not in html and 'value="skip"' not in html
     assert "can't take an edited input" in html
+
+
+def test_a_step_may_narrow_what_its_runs_framework_allows(api, project, ingest):
+    breakpoint_create(project=project, condition_type="step_type", condition_value={"step_type": "llm_call"})
+    integration = {"framework": "pydantic-ai", "version": "2", "actions": ["continue", "edit", "skip", "abort"]}
+    run = ingest.post("/api/ingest/run", {"agent_name": "a", "metadata": {"integration": integration}}, format="json")
+    run_id = run.json()["id"]
+    body = {"step_type": "llm_call", "name": "chat", "metadata": {"breakpoint_actions": ["continue", "abort"]}}
+    assert ingest.post(f"/api/ingest/run/{run_id}/step", body, format="json").json()["control"]["action"] == "pause"
+
+    response = api.post(f"/api/runs/{run_id}/resume", {"action": "continue", "input": []}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "action": ["This agent's framework (pydantic-ai) allows continue and abort only."]
+    }

@@ -10,13 +10,16 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from agentscope_sdk import tracing
 from agentscope_sdk.client import Client, get_client
 from agentscope_sdk.tracing import Run, Step, current_run
 
 logger = logging.getLogger("agentscope_sdk")
 
-# The breakpoint actions a framework's hooks allow; the run page offers only these.
+# The breakpoint actions a framework's hooks allow; the run page offers only these. A step may
+# narrow its run's (`metadata.breakpoint_actions`): a model request takes no edited input.
 ALL_ACTIONS = ("continue", "edit", "skip", "abort")
+CONTINUE_ABORT = ("continue", "abort")
 OTEL_FLUSH_TIMEOUT = 5.0
 
 
@@ -96,6 +99,16 @@ class AgentRun:
             return
         self.run.set_output(output)
         self.run.__exit__(type(error) if error is not None else None, error, None)
+
+
+def detach(step: Step) -> None:
+    """The step was started in a hook and goes on in another: it is nobody's parent meanwhile."""
+    if step._token is not None:
+        try:
+            tracing._current_step.reset(step._token)
+        except ValueError:  # set in another context
+            tracing._current_step.set(None)
+        step._token = None
 
 
 def chat_message(role: str, content: Any = None, **fields: Any) -> dict[str, Any]:

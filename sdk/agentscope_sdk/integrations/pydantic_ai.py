@@ -40,8 +40,10 @@ from agentscope_sdk import tracing
 from agentscope_sdk.client import Client
 from agentscope_sdk.integrations._common import (
     ALL_ACTIONS,
+    CONTINUE_ABORT,
     AgentRun,
     chat_message,
+    detach,
     integration_metadata,
     tool_call,
     usage_metadata,
@@ -95,7 +97,7 @@ class AgentScope(AbstractCapability[Any]):
             f"chat {model.model_name}",
             "llm_call",
             input=_input_messages(request_context.messages, request_context.model_request_parameters),
-            metadata={"model": model.model_name, "provider": model.system},
+            metadata={"model": model.model_name, "provider": model.system, "breakpoint_actions": list(CONTINUE_ABORT)},
         )
         await step.astart()
         try:
@@ -115,7 +117,7 @@ class AgentScope(AbstractCapability[Any]):
             call.tool_name, "tool_call", input=_arguments(args), metadata={"tool_call_id": call.tool_call_id}
         )
         await step.astart()  # a breakpoint waits here; Abort raises
-        _leave(step)
+        detach(step)
         recording.tools[call.tool_call_id] = step
         if step.skipped:
             return args if isinstance(args, dict) else {}  # not validated: the tool won't run
@@ -174,17 +176,6 @@ def instrument(agent: AbstractAgent[Any, Any], *, client: Client | None = None) 
 def _agent_name(ctx: Any) -> str:
     agent = getattr(ctx, "agent", None)
     return getattr(agent, "name", None) or "agent"
-
-
-def _leave(step: tracing.Step) -> None:
-    """The step goes on in the tool's execution, in another hook: it is nobody's parent meanwhile
-    (several tool calls are validated one after the other before they run)."""
-    if step._token is not None:
-        try:
-            tracing._current_step.reset(step._token)
-        except ValueError:
-            tracing._current_step.set(None)
-        step._token = None
 
 
 def _arguments(args: Any) -> Any:
