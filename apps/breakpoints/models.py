@@ -27,17 +27,17 @@ class HitAction(models.TextChoices):
 
 # What a person may decide at a paused step, as the run page's buttons name it ("edit" is continue
 # with an edited input). A run recorded through a framework integration lists the ones its hooks
-# allow, and one of its steps may narrow them (`metadata.breakpoint_actions`, docs/integrations.md);
-# continue and abort work everywhere.
+# allow, and a step of it may say its own (`metadata.breakpoint_actions`: a LangChain tool run
+# through the SDK's wrapper allows more than its run, a model request less; docs/integrations.md).
+# Continue and abort work everywhere.
 DECISIONS = ("continue", "edit", "skip", "abort")
 ALWAYS = ("continue", "abort")
 
 
 def decisions_for(run: Run, step: RunStep | None = None) -> tuple[str, ...]:
-    allowed = (run.integration or {}).get("actions")
-    narrowed = step.metadata.get("breakpoint_actions") if step is not None and isinstance(step.metadata, dict) else None
-    if isinstance(narrowed, list):
-        allowed = [decision for decision in narrowed if not isinstance(allowed, list) or decision in allowed]
+    allowed = step.metadata.get("breakpoint_actions") if step is not None and isinstance(step.metadata, dict) else None
+    if not isinstance(allowed, list):
+        allowed = (run.integration or {}).get("actions")
     if not isinstance(allowed, list):
         return DECISIONS
     return tuple(decision for decision in DECISIONS if decision in allowed or decision in ALWAYS)
