@@ -316,3 +316,10 @@ def runs_so_far(*, project: Project, run_ids: list[UUID]) -> dict[UUID, RunSoFar
         )
         so_far[run_id] = RunSoFar(metadata, first.first(), last.first())
     return so_far
+
+
+def traces_recorded_by_integrations(*, project: Project, external_ids: list[str]) -> set[str]:
+    """Which of `external_ids` (OpenTelemetry trace ids) name a run a framework integration of the SDK
+    records (docs/integrations.md): its OTLP spans would record the same agent a second time."""
+    runs = Run.objects.filter(project=project, external_id__in=external_ids, metadata__has_key="integration")
+    return set(runs.values_list("external_id", flat=True))

@@ -1,6 +1,7 @@
 """pydantic-ai through its capability hooks: a real agent on a FunctionModel (no network), recorded
 by the live server, stopped at a breakpoint in a thread, moved on by the resume API."""
 
+import httpx
 import pytest
 from pydantic_ai import Agent
 from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart, ToolReturnPart
@@ -178,3 +179,38 @@ def test_on_error_pauses_after_the_tool_failed_and_skip_recovers(make_client, pr
     assert client.flush(timeout=10)
     assert Run.objects.get().status == RunStatus.COMPLETED
     assert BreakpointHit.objects.get().action == "skip"
+
+
+def test_an_agent_also_exported_over_otlp_is_one_run(make_client, live_server, api_key):
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from pydantic_ai.models.instrumented import InstrumentationSettings
+
+    from apps.ingest.tests.otlp_agents import tracer_provider
+
+    spans = InMemorySpanExporter()
+    provider = tracer_provider(spans, batch=False)
+    client, calls = make_client(), []
+    agent = weather_agent(client, calls)
+    agent.instrument = InstrumentationSettings(tracer_provider=provider)
+
+    assert agent.run_sync("Weather in Paris?").output == "The forecast: sunny in Paris"
+    assert client.flush(timeout=10)
+    exported = httpx.post(
+        f"{live_server.url}/v1/traces",
+        content=encode_spans(spans.get_finished_spans()).SerializeToString(),
+        headers={"X-Agentscope-Key": api_key[1], "Content-Type": "application/x-protobuf"},
+    )
+
+    assert exported.status_code == 200
+    answer = ExportTraceServiceResponse.FromString(exported.content)
+    assert not answer.HasField("partial_success")  # every span accepted, none stored twice
+    run = Run.objects.get()  # one run: the integration's, named after the trace
+    assert len(run.external_id) == 32 and run.metadata["otel_trace_id"] == run.external_id
+    assert run.status == RunStatus.COMPLETED
+    assert [s.name for s in run.steps.order_by("step_index")] == [
+        "chat function:weather_model:",
+        "search",
+        "chat function:weather_model:",
+    ]
