@@ -8,6 +8,11 @@ back for the measurement (a long flush interval, a queue large enough for every 
 figures are the agent-side cost alone: binding and snapshotting the arguments, building the event,
 appending it to the queue. Encoding and HTTP happen later on the sender thread; the queued events
 are discarded at the end, nothing is sent.
+
+Then, per framework integration (`agentscope_sdk.integrations`, breakpoints off), a whole agent run
+of the framework with the integration against the same run without it, divided by the steps the
+integration records: what recording costs per step on top of the framework's own work (bench/_frameworks.py;
+`--runs` agent runs per loop).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+
+from _frameworks import FRAMEWORKS
 
 from agentscope_sdk import Client
 
@@ -39,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=5_000)
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--runs", type=int, default=200, help="agent runs per loop, for the integrations")
     args = parser.parse_args()
     events = 2 * args.steps + 10
     client = Client(
@@ -76,6 +84,33 @@ def main() -> None:
         print(f"  {label:<30} {micros:6.2f} µs")
     client._sender._queue.clear()
     client.close(timeout=0)
+    integrations(args)
+
+
+def integrations(args) -> None:
+    print(
+        f"Integrations: recording per step, on top of the framework ({args.runs} agent runs x {args.repeats}, median):"
+    )
+    for framework, build in FRAMEWORKS.items():
+        client = Client(
+            api_key="as_bench", base_url="http://127.0.0.1:9", flush_interval=3600, batch_size=10**9,
+            max_queue_size=10**7, breakpoints=False,
+        )  # fmt: skip
+        bare, recorded = build(client, instrumented=False), build(client, instrumented=True)
+        recorded()
+        steps = sum(1 for _, event in client._sender._queue if event["type"] == "step.create")
+
+        def loop(agent):
+            return lambda n: [agent() for _ in range(n)]
+
+        without = best_of(client, args.repeats, loop(bare), args.runs)
+        with_it = best_of(client, args.repeats, loop(recorded), args.runs)
+        per_step = (with_it - without) / steps
+        print(
+            f"  {framework:<14} {steps} steps/run, run {without:8.1f} µs bare, {with_it:8.1f} µs recorded: {per_step:6.1f} µs per step"
+        )
+        client._sender._queue.clear()
+        client.close(timeout=0)
 
 
 if __name__ == "__main__":
