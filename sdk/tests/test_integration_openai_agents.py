@@ -61,7 +61,7 @@ def test_a_trace_is_recorded_as_a_run_with_its_spans_as_steps(make_client, base_
     assert run.metadata["integration"] == {
         "framework": "openai-agents",
         "version": "0.25.0",
-        "actions": ["continue", "abort"],
+        "actions": ["continue", "skip", "abort"],
     }
     steps = {step.pk: step for step in run.steps.all()}
     tree = sorted((steps[s.parent_id].name if s.parent_id else "", s.step_type, s.name) for s in steps.values())
@@ -95,8 +95,8 @@ def test_a_breakpoint_pauses_the_tool_and_continue_goes_on(make_client, project,
     hit = waiting_hit(run)
     assert (hit.step.name, hit.step_input) == ("get_weather", {"city": "Paris"})
     assert calls == [] and agent.is_alive()
-    refused = api.post(f"/api/runs/{run.pk}/resume", {"action": "skip", "output": "snow"}, format="json")
-    assert refused.status_code == 400  # its hooks can't replace a tool's result
+    edit = {"action": "continue", "input": {"city": "Oslo"}}
+    assert api.post(f"/api/runs/{run.pk}/resume", edit, format="json").status_code == 400  # no hook can edit it
     resume(api, run, action="continue")
     answer, error = agent.outcome()
 
@@ -106,6 +106,35 @@ def test_a_breakpoint_pauses_the_tool_and_continue_goes_on(make_client, project,
     assert run.status == RunStatus.COMPLETED
     tool = RunStep.objects.get(step_type="tool_call")
     assert (tool.status, tool.output) == (StepStatus.COMPLETED, "sunny in Paris")
+
+
+def test_skip_hands_the_model_the_output_through_the_tools_guardrail(make_client, project, api, base_url):
+    break_on_search(project)
+    client, calls = make_client(), []
+    agent = Thread(run_agent(client, base_url, calls), "Weather in Paris?")
+
+    resume(api, paused_run(), action="skip", output="snow, from the cache")
+    answer, error = agent.outcome()
+
+    assert (answer, error, calls) == (ANSWER, None, [])
+    assert client.flush(timeout=10)
+    second = RunStep.objects.filter(step_type="llm_call").order_by("step_index").last()
+    assert second.input[-1] == {"role": "tool", "tool_call_id": "call_1", "content": "snow, from the cache"}
+
+
+def test_run_hooks_alone_pause_any_agents_tool_for_continue_and_abort(make_client, project, api, base_url):
+    break_on_search(project)
+    client, calls = make_client(), []
+    hooks = openai_agents.instrument(client=client)  # the processor, and hooks for agents made later
+    agent = weather_agent(base_url, calls)
+    thread = Thread(lambda question: Runner.run_sync(agent, question, hooks=hooks).final_output, "Weather?")
+
+    run = paused_run()
+    assert waiting_hit(run).step.metadata["breakpoint_actions"] == ["continue", "abort"]
+    assert api.post(f"/api/runs/{run.pk}/resume", {"action": "skip", "output": "x"}, format="json").status_code == 400
+    resume(api, run, action="continue")
+
+    assert thread.outcome() == (ANSWER, None) and calls == ["Paris"]
 
 
 def test_abort_stops_the_agent_and_the_run_ends_failed(make_client, project, api, base_url):

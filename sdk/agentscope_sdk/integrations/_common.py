@@ -5,8 +5,6 @@ id that tells the server not to record the same agent twice when OpenTelemetry e
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,10 +12,8 @@ from agentscope_sdk import tracing
 from agentscope_sdk.client import Client, get_client
 from agentscope_sdk.tracing import Run, Step, current_run
 
-logger = logging.getLogger("agentscope_sdk")
-
-# The breakpoint actions a framework's hooks allow; the run page offers only these. A step may
-# narrow its run's (`metadata.breakpoint_actions`): a model request takes no edited input.
+# The breakpoint actions a framework's hooks allow; the run page offers only these. A step may say
+# its own (`metadata.breakpoint_actions`): a model request takes no edited input, a wrapped tool more.
 ALL_ACTIONS = ("continue", "edit", "skip", "abort")
 CONTINUE_ABORT = ("continue", "abort")
 OTEL_FLUSH_TIMEOUT = 5.0
@@ -134,7 +130,3 @@ def usage_metadata(
     if total is None and ("input_tokens" in usage or "output_tokens" in usage):
         total = usage.get("input_tokens", 0) + usage.get("output_tokens", 0)
     return total, usage
-
-
-def now() -> float:
-    return time.time()

@@ -9,22 +9,24 @@ breakpoints stop its tools.
 A trace is a run, named after its first agent; agent, generation (messages, usage, model), function
 (tool), handoff, guardrail, response and custom spans are steps, nested as the SDK nested them (its
 `task` and `turn` spans are left out: their children hang from their parent). Breakpoints go through
-the hooks the SDK awaits before each tool (`on_tool_start`): Continue goes on, Abort raises
-`agentscope_sdk.Aborted` out of `Runner.run` and the run ends failed. The SDK's hooks can't change a
-tool's arguments or its result, so a paused tool offers continue and abort only.
+what the SDK awaits before each function tool: the input guardrail `instrument` gives the agents'
+tools, and the run hooks (`on_tool_start`). Continue goes on; Abort raises `agentscope_sdk.Aborted`
+out of `Runner.run` and the run ends failed; Skip (through the guardrail only) rejects the call, so
+the model gets the person's output as the tool's result. Nothing in the SDK lets a hook or a
+guardrail change a tool's arguments, so no paused tool offers an edited input.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
 
-from agents import Agent, RunHooks, add_trace_processor
+from agents import Agent, FunctionTool, RunHooks, add_trace_processor
 from agents.lifecycle import AgentHooks
+from agents.tool_guardrails import ToolGuardrailFunctionOutput, ToolInputGuardrail, ToolInputGuardrailData
 from agents.tracing import TracingProcessor, get_current_span, get_current_trace
 
 from agentscope_sdk import tracing
@@ -38,10 +40,12 @@ from agentscope_sdk.integrations._common import (
     usage_metadata,
 )
 
-logger = logging.getLogger("agentscope_sdk")
-
 FRAMEWORK = "openai-agents"
-METADATA = integration_metadata(FRAMEWORK, version("openai-agents"), CONTINUE_ABORT)
+# A tool of an agent given to `instrument` can be skipped too (through its input guardrail); the
+# tools of other agents, paused by the run hooks alone, say continue and abort only.
+GUARDED_ACTIONS = ("continue", "skip", "abort")
+GUARDRAIL = "agentscope_breakpoint"
+METADATA = integration_metadata(FRAMEWORK, version("openai-agents"), GUARDED_ACTIONS)
 LEFT_OUT = ("task", "turn")  # the SDK's own grouping spans
 LEAVES = ("generation", "response", "function")  # recorded when they end (a tool's, when the hooks start it)
 
@@ -158,15 +162,17 @@ class AgentScopeProcessor(TracingProcessor):
 
     # The hooks' side -----------------------------------------------------------------------------------
 
-    async def tool_start(self, context: Any, tool: Any) -> None:
+    async def tool_start(self, context: Any, tool: Any, *, actions: tuple[str, ...] = CONTINUE_ABORT):
+        """Post the tool's step where a breakpoint may stop it; the step, or None when it was
+        posted already (by the agent's guardrail, before the hooks) or isn't recorded."""
         trace, span = get_current_trace(), get_current_span()
         recorded = self._traces.get(trace.trace_id) if trace is not None else None
         step = recorded.steps.get(span.span_id) if recorded is not None and span is not None else None
         if step is None or step._started:
-            return
+            return None
         step.name = getattr(tool, "name", None) or step.name
         step.input = _parsed(getattr(context, "tool_arguments", None))
-        step.set_metadata(breakpoint_actions=list(CONTINUE_ABORT))
+        step.set_metadata(breakpoint_actions=list(actions))
         if getattr(context, "tool_call_id", None):
             step.set_metadata(tool_call_id=context.tool_call_id)
         try:
@@ -176,8 +182,20 @@ class AgentScopeProcessor(TracingProcessor):
             raise
         finally:
             detach(step)
-        if step.decision is not None and (step.decision.edited or step.decision.action == "skip"):
-            logger.warning("AgentScope: the OpenAI Agents SDK can't change a tool's input or result; it runs as called")
+        return step
+
+    def guardrail(self, tool: Any) -> ToolInputGuardrail:
+        """A tool input guardrail through which a breakpoint can also skip the tool: the SDK sends
+        the model a rejected call's message as the tool's result."""
+
+        async def agentscope_breakpoint(data: ToolInputGuardrailData) -> ToolGuardrailFunctionOutput:
+            step = await self.tool_start(data.context, tool, actions=GUARDED_ACTIONS)
+            if step is None or not step.skipped:
+                return ToolGuardrailFunctionOutput.allow()
+            output = step.output if isinstance(step.output, str) else json.dumps(step.output, ensure_ascii=False)
+            return ToolGuardrailFunctionOutput.reject_content(output, output_info={"agentscope": "skipped"})
+
+        return ToolInputGuardrail(guardrail_function=agentscope_breakpoint, name=GUARDRAIL)
 
 
 def _open(step: tracing.Step) -> None:
@@ -261,6 +279,10 @@ def instrument(*agents: Agent, client: Client | None = None) -> AgentScopeRunHoo
         seen.add(id(agent))
         if not isinstance(agent.hooks, AgentScopeAgentHooks):
             agent.hooks = AgentScopeAgentHooks(recording, agent.hooks)
+        for tool in agent.tools:
+            guards = getattr(tool, "tool_input_guardrails", False)
+            if isinstance(tool, FunctionTool) and not any(g.name == GUARDRAIL for g in guards or ()):
+                tool.tool_input_guardrails = [*(guards or ()), recording.guardrail(tool)]
         todo += [getattr(handoff, "agent", handoff) for handoff in agent.handoffs]
     return AgentScopeRunHooks(recording)
 
