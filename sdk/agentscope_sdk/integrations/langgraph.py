@@ -64,7 +64,7 @@ class AgentScopeCallbackHandler(BaseCallbackHandler):
     """Records what LangChain runs under it; pass it in `config={"callbacks": [...]}`. One handler
     may serve many runs, in threads or tasks at once."""
 
-    raise_error = True  # Aborted, at a breakpoint, must stop the graph
+    raise_error = False  # a fault of ours is logged, never raised into the graph; Aborted (a BaseException) still is
     run_inline = True  # in async graphs too, called in the graph's own task: a pause blocks it
 
     def __init__(self, *, client: Client | None = None, agent_name: str | None = None):
