@@ -10,7 +10,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def pydantic_ai_agent(client, *, instrumented: bool):
+def pydantic_ai_agent(client, *, how: str):
     from pydantic_ai import Agent
     from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart, ToolReturnPart
     from pydantic_ai.models.function import FunctionModel
@@ -22,7 +22,8 @@ def pydantic_ai_agent(client, *, instrumented: bool):
             return ModelResponse(parts=[TextPart("sunny")])
         return ModelResponse(parts=[ToolCallPart("search", {"query": "Paris"})])
 
-    agent = Agent(FunctionModel(model), name="bench", capabilities=[AgentScope(client)] if instrumented else [])
+    capabilities = {"bare": [], "hooks": [_noop_capability()], "recorded": [AgentScope(client)]}[how]
+    agent = Agent(FunctionModel(model), name="bench", capabilities=capabilities)
 
     @agent.tool_plain
     def search(query: str) -> str:
@@ -31,7 +32,8 @@ def pydantic_ai_agent(client, *, instrumented: bool):
     return lambda: agent.run_sync("Weather in Paris?")
 
 
-def langgraph_agent(client, *, instrumented: bool):
+def langgraph_agent(client, *, how: str):
+    from langchain_core.callbacks import BaseCallbackHandler
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage
     from langchain_core.tools import tool
@@ -53,12 +55,13 @@ def langgraph_agent(client, *, instrumented: bool):
 
     graph = StateGraph(MessagesState)
     graph.add_node("agent", agent)
-    graph.add_node("tools", ToolNode(wrap_tools([search]) if instrumented else [search]))
+    graph.add_node("tools", ToolNode(wrap_tools([search]) if how == "recorded" else [search]))
     graph.add_edge(START, "agent")
     graph.add_conditional_edges("agent", tools_condition)
     graph.add_edge("tools", "agent")
     compiled = graph.compile()
-    config = {"callbacks": [AgentScopeCallbackHandler(client=client, agent_name="bench")]} if instrumented else {}
+    handlers = {"bare": [], "hooks": [BaseCallbackHandler()], "recorded": [AgentScopeCallbackHandler(client=client)]}
+    config = {"callbacks": handlers[how]}
 
     def run():
         state["model"] = GenericFakeChatModel(messages=iter([asks, AIMessage(content="sunny")]))
@@ -97,10 +100,17 @@ class _ChatCompletions(BaseHTTPRequestHandler):
         pass
 
 
-def openai_agents_agent(client, *, instrumented: bool):
+def openai_agents_agent(client, *, how: str):
     import asyncio
 
-    from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool, set_trace_processors
+    from agents import (
+        Agent,
+        OpenAIChatCompletionsModel,
+        Runner,
+        add_trace_processor,
+        function_tool,
+        set_trace_processors,
+    )
     from openai import AsyncOpenAI
 
     from agentscope_sdk.integrations import openai_agents
@@ -117,11 +127,45 @@ def openai_agents_agent(client, *, instrumented: bool):
     model = OpenAIChatCompletionsModel(model="gpt-4o-mini", openai_client=openai)
     agent = Agent(name="bench", tools=[search], model=model)
     set_trace_processors([])  # nothing exported to OpenAI; the integration's processor alone when instrumented
-    if instrumented:
+    if how == "hooks":
+        add_trace_processor(_NoopProcessor())
+    if how == "recorded":
         openai_agents._installed.clear()
         openai_agents.instrument(agent, client=client)
     loop = asyncio.new_event_loop()
     return lambda: loop.run_until_complete(Runner.run(agent, "Weather in Paris?"))
+
+
+def _noop_capability():
+    """A pydantic-ai capability with the integration's hooks doing nothing: what the hooks cost."""
+    from dataclasses import dataclass
+
+    from pydantic_ai.capabilities import AbstractCapability
+
+    @dataclass
+    class Noop(AbstractCapability):
+        async def wrap_run(self, ctx, *, handler):
+            return await handler()
+
+        async def wrap_model_request(self, ctx, *, request_context, handler):
+            return await handler(request_context)
+
+        async def wrap_tool_validate(self, ctx, *, call, tool_def, args, handler):
+            return await handler(args)
+
+        async def wrap_tool_execute(self, ctx, *, call, tool_def, args, handler):
+            return await handler(args)
+
+    return Noop()
+
+
+class _NoopProcessor:
+    def on_trace_start(self, trace): ...
+    def on_trace_end(self, trace): ...
+    def on_span_start(self, span): ...
+    def on_span_end(self, span): ...
+    def shutdown(self): ...
+    def force_flush(self): ...
 
 
 FRAMEWORKS = {
