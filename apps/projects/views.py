@@ -11,6 +11,7 @@ from apps.accounts.throttling import RegisterIpThrottle
 from apps.core.errors import ApplicationError
 from apps.core.htmx import render_htmx
 from apps.core.throttling import render_throttled, throttle_wait, throttled_message
+from apps.orgs.audit import actor_from_request
 from apps.projects import selectors, services
 from apps.projects.forms import ApiKeyForm, ProjectDeleteForm, ProjectForm
 
@@ -91,11 +92,11 @@ def settings(request):
 @login_required
 @require_POST
 def project_update(request, project_id):
-    project = selectors.project_get(user=request.user, project_id=project_id)
+    project = selectors.project_get(user=request.user, project_id=project_id, action="project.edit")
     form = ProjectForm(request.POST)
     if not form.is_valid():
         return _render_settings(request, project, "project", project_form=form)
-    project = services.project_update(project=project, data=form.cleaned_data)
+    project = services.project_update(project=project, data=form.cleaned_data, actor=actor_from_request(request))
     if request.htmx:
         return _render_settings(request, project, "project", renamed=True, toast=("success", "Project saved."))
     messages.success(request, "Project saved.")
@@ -105,13 +106,13 @@ def project_update(request, project_id):
 @login_required
 @require_POST
 def project_delete(request, project_id):
-    project = selectors.project_get(user=request.user, project_id=project_id)
+    project = selectors.project_get(user=request.user, project_id=project_id, action="project.delete")
     form = ProjectDeleteForm(request.POST, project=project)
     if not form.is_valid():
         messages.error(request, form.errors["confirm_name"][0])
         return redirect(_settings_url(project, "project"))
     name = project.name
-    services.project_delete(project=project)
+    services.project_delete(project=project, actor=actor_from_request(request))
     messages.success(request, f"Project “{name}” deleted.")
     return redirect("dashboard:index")
 
@@ -120,19 +121,21 @@ def project_delete(request, project_id):
 @login_required
 @require_POST
 def api_key_create(request, project_id):
-    project = selectors.project_get(user=request.user, project_id=project_id)
+    project = selectors.project_get(user=request.user, project_id=project_id, action="api_key.write")
     form = ApiKeyForm(request.POST)
     if not form.is_valid():
         return _render_settings(request, project, "api-keys", key_form=form)
-    api_key, raw = services.api_key_create(project=project, name=form.cleaned_data["name"].strip())
+    api_key, raw = services.api_key_create(
+        project=project, name=form.cleaned_data["name"].strip(), actor=actor_from_request(request)
+    )
     return _render_settings(request, project, "api-keys", new_key=api_key, new_key_raw=raw)
 
 
 @login_required
 @require_POST
 def api_key_revoke(request, project_id, key_id):
-    api_key = selectors.api_key_get(user=request.user, project_id=project_id, key_id=key_id)
-    services.api_key_revoke(api_key=api_key)
+    api_key = selectors.api_key_get(user=request.user, project_id=project_id, key_id=key_id, action="api_key.write")
+    services.api_key_revoke(api_key=api_key, actor=actor_from_request(request))
     message = f"Key {api_key.key_prefix}… revoked: agents using it are now refused."
     if request.htmx:
         return _render_settings(request, api_key.project, "api-keys", toast=("success", message))
