@@ -5,7 +5,7 @@ from apps.accounts.models import User
 from apps.accounts.services import user_register
 from apps.orgs.audit import Actor, audit_record
 from apps.orgs.models import Organization
-from apps.orgs.services import personal_org
+from apps.orgs.services import invitation_accept, personal_org
 from apps.projects.models import PREFIX_LENGTH, ApiKey, Project
 
 DEFAULT_PROJECT_NAME = "Default project"
@@ -18,6 +18,18 @@ def account_signup(*, email: str, password: str, name: str | None = None) -> tup
     project = project_create(user=user, name=DEFAULT_PROJECT_NAME, description="Created with your account.")
     project_select(user=user, project=project)
     return user, project
+
+
+@transaction.atomic
+def account_signup_invited(*, invitation, email: str, password: str, name: str | None = None, ip=None) -> User:
+    """Register through an invitation's link: the account (with its own organization), then the
+    organization it was invited to, whose first project is selected."""
+    user, _ = account_signup(email=email, password=password, name=name)
+    invitation_accept(invitation=invitation, user=user, ip=ip)
+    first = invitation.organization.projects.order_by("created_at").first()
+    if first is not None:
+        project_select(user=user, project=first)
+    return user
 
 
 @transaction.atomic
