@@ -59,7 +59,7 @@ NOT_PAGES = {
     "projects:invitation_create": "POST only",
     "projects:invitation_resend": "POST only",
     "projects:invitation_revoke": "POST only",
-    "projects:invitation": "opened with an invitation's token: apps/projects/tests/test_browser_teams.py opens it",
+    "projects:invitation": "opened with an invitation's token: agentscope/tests/test_browser_teams.py opens it",
     "runs:header": "a part of runs:detail; without htmx it redirects there",
     "runs:inspector": "a part of runs:detail; without htmx it redirects there",
     "runs:timeline": "a part of runs:detail; without htmx it redirects there",
