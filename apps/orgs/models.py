@@ -56,7 +56,7 @@ class Invitation(UUIDModel):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.email} ({self.role}) to {self.organization_id}"
+        return f"{self.email} ({self.role})"
 
     @staticmethod
     def generate() -> str:
