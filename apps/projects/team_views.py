@@ -10,7 +10,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from apps.accounts.forms import RegisterForm
+from apps.accounts.throttling import RegisterIpThrottle
 from apps.core.errors import ApplicationError
+from apps.core.throttling import render_throttled, throttle_wait, throttled_message
 from apps.orgs import selectors as org_selectors
 from apps.orgs import services as org_services
 from apps.orgs.audit import actor_from_request
@@ -155,6 +157,9 @@ def invitation(request, token):
     if request.user.is_authenticated:
         return _accept_signed_in(request, invitation)
     form = RegisterForm(request.POST or None, initial={"email": invitation.email})
+    if request.method == "POST" and (wait := throttle_wait(request, [RegisterIpThrottle()])):
+        form.add_error(None, throttled_message("sign-ups from your network", wait))
+        return render_throttled(request, "projects/invitation.html", {"invitation": invitation, "form": form}, wait)
     if request.method == "POST":
         form.data = form.data.copy()
         form.data["email"] = invitation.email  # the invitation says whose it is
