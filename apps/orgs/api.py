@@ -1,10 +1,11 @@
 from django.db.models import F
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from apps.core.api import validated
+from apps.core.errors import ErrorOutput
 from apps.core.pagination import paginated, paginates
 from apps.orgs import selectors, services
 from apps.orgs.audit import actor_from_request
@@ -136,7 +137,16 @@ def audit_log(request, organization_id):
     return paginated(request, selectors.audit_entries(organization=organization, **filters), AuditEntryOutput)
 
 
-@extend_schema(tags=["orgs"], request=AcceptInput, responses={200: MemberOutput})
+@extend_schema(
+    tags=["orgs"],
+    request=AcceptInput,
+    responses={
+        200: MemberOutput,
+        403: OpenApiResponse(ErrorOutput, description="The invitation is for another email."),
+        404: OpenApiResponse(ErrorOutput, description="No invitation has this token (mistyped or altered)."),
+        410: OpenApiResponse(ErrorOutput, description="The invitation was already used, revoked, or has expired."),
+    },
+)
 @api_view(["POST"])
 def invitation_accept(request):
     """Join the organization an invitation is for, as the signed-in user (whose email it must be)."""
