@@ -47,12 +47,10 @@ def org_delete(*, organization: Organization) -> None:
 
 
 def _owners_left(membership: Membership) -> int:
-    return (
-        Membership.objects.select_for_update()
-        .filter(organization_id=membership.organization_id, role=Role.OWNER)
-        .exclude(pk=membership.pk)
-        .count()
-    )
+    """The organization's other owners. Every owner row is locked, the member's own included, so two
+    owners demoting each other at once are taken one after the other: exactly one of them stays owner."""
+    owners = Membership.objects.select_for_update().filter(organization_id=membership.organization_id, role=Role.OWNER)
+    return sum(pk != membership.pk for pk in owners.values_list("pk", flat=True))
 
 
 @transaction.atomic
