@@ -107,3 +107,11 @@ def test_the_invite_form_shows_the_link_once(client_alice, project, mailoutbox):
     link = response.content.decode().split('id="invitation-link">')[1].split("<")[0]
     assert "/invitations/" in link
     assert link not in client_alice.get(f"/settings?tab=members&project={project.pk}").content.decode()
+
+
+def test_a_page_refused_for_the_role_says_which_role_it_needs(client, project, bob):
+    Membership.objects.create(organization=project.organization, user=bob, role="viewer")
+    client.force_login(bob)
+    response = client.get(f"/tests/new?project={project.pk}")
+    assert response.status_code == 403
+    assert b"data-forbidden" in response.content and b"needs the member role" in response.content
