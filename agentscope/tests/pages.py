@@ -54,6 +54,7 @@ NOT_PAGES = {
     "projects:api_key_create": "POST only",
     "projects:api_key_revoke": "POST only",
     "projects:org_update": "POST only",
+    "projects:org_delete": "POST only",
     "projects:member_role": "POST only",
     "projects:member_remove": "POST only",
     "projects:invitation_create": "POST only",

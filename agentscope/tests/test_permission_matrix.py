@@ -63,6 +63,7 @@ ROUTES = {
     ("projects/<uuid:project_id>/api-keys", "POST"): ("api_key.write", OBJ, {"name": "another"}),
     ("projects/<uuid:project_id>/api-keys/<uuid:key_id>/revoke", "POST"): ("api_key.write", OBJ, {}),
     ("orgs/<uuid:organization_id>/edit", "POST"): ("org.edit", OBJ, {"name": "Renamed org"}),
+    ("orgs/<uuid:organization_id>/delete", "POST"): ("org.delete", OBJ, lambda w: {"confirm_name": w.org.name}),
     ("orgs/<uuid:organization_id>/members/<uuid:user_id>/role", "POST"): ("member.role", OBJ, {"role": "viewer"}),
     ("orgs/<uuid:organization_id>/members/<uuid:user_id>/remove", "POST"): ("member.remove", OBJ, {}),
     ("orgs/<uuid:organization_id>/invitations", "POST"): (

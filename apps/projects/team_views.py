@@ -56,6 +56,19 @@ def org_update(request, organization_id):
 
 @login_required
 @require_POST
+def org_delete(request, organization_id):
+    """The Organization tab's danger zone: the name typed again, then everything of it goes."""
+    organization, _ = _org_for(request, organization_id, "org.delete")
+    if request.POST.get("confirm_name", "").strip() != organization.name.strip():
+        return _done(request, "organization", "Type the organization's name exactly to delete it.", level="error")
+    name = organization.name
+    org_services.org_delete(organization=organization)
+    messages.success(request, f"Organization “{name}” deleted, with its projects.")
+    return redirect("dashboard:index")
+
+
+@login_required
+@require_POST
 def member_role(request, organization_id, user_id):
     """The role dropdown of a row (htmx posts it on change): answers the row, or a redirect without htmx."""
     organization, _ = _org_for(request, organization_id, "member.role")

@@ -115,3 +115,11 @@ def test_a_page_refused_for_the_role_says_which_role_it_needs(client, project, b
     response = client.get(f"/tests/new?project={project.pk}")
     assert response.status_code == 403
     assert b"data-forbidden" in response.content and b"needs the member role" in response.content
+
+
+def test_the_owner_deletes_the_org_after_typing_its_name(client_alice, project):
+    url = f"/orgs/{project.organization_id}/delete"
+    client_alice.post(url, {"confirm_name": "wrong"})
+    assert type(project).objects.filter(pk=project.pk).exists()
+    assert client_alice.post(url, {"confirm_name": project.organization.name}).status_code == 302
+    assert not type(project).objects.filter(pk=project.pk).exists()
