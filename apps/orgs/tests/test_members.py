@@ -84,10 +84,12 @@ def test_role_changes_and_removals_are_audited_with_who_and_from_where(api, org,
     assert entries[0].ip == "10.1.2.3"
 
 
-def test_orgs_list_shows_mine_with_my_role(api, org, bob):
+def test_orgs_list_shows_mine_with_my_role(api, org, bob, team):
     api_as(bob).post("/api/orgs", {"name": "Bob's"}, format="json")
     body = api.get("/api/orgs").json()
     assert [(o["name"], o["role"]) for o in body["results"]] == [("Acme", "owner")]
+    body = api_as(team["viewer"]).get("/api/orgs").json()
+    assert [(o["name"], o["role"]) for o in body["results"]] == [("Acme", "viewer")]
 
 
 def test_the_owner_renames_and_deletes_the_org(api, org):
