@@ -8,6 +8,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from apps.core.api import validated
 from apps.core.pagination import paginated, paginates
+from apps.orgs.audit import actor_from_request
 from apps.projects.selectors import project_get
 from apps.runs import prices, selectors, services
 from apps.runs.compare import runs_compare
@@ -89,9 +90,10 @@ def run_list(request):
 @extend_schema(methods=["DELETE"], tags=["runs"], responses={204: None, 404: NOT_FOUND})
 @api_view(["GET", "DELETE"])
 def run_detail(request, run_id):
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    action = "run.delete" if request.method == "DELETE" else "read"
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id, action=action)
     if request.method == "DELETE":
-        services.run_delete(run=run)
+        services.run_delete(run=run, actor=actor_from_request(request))
         return Response(status=204)
     page = selectors.steps_page(step_values(run), size=STEPS_MAX_PAGE_SIZE)
     body = RunRowOutput(run).data | {key: getattr(run, key) for key in ("input", "output", "metadata", "error")}
@@ -180,7 +182,7 @@ def run_timeline(request, run_id):
 )
 @api_view(["POST"])
 def run_replay(request, run_id):
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id, action="run.replay")
     replay = run_replay_create(run=run, **validated(ReplayInput, request.data))
     replay.command = replay_command(replay)
     return Response(ReplayOutput(replay).data, status=201)
@@ -208,7 +210,9 @@ def run_compare(request, run_id, other_id):
 @api_view(["GET", "POST"])
 def price_list(request, project_id):
     """A project's own prices per million tokens: they win over the price table for the models they name."""
-    project = project_get(user=request.user, project_id=project_id)
+    project = project_get(
+        user=request.user, project_id=project_id, action="read" if request.method == "GET" else "price.write"
+    )
     if request.method == "GET":
         return paginated(request, prices.custom_prices_for_project(project=project), CustomPriceOutput)
     price = prices.custom_price_create(project=project, data=validated(CustomPriceInput, request.data))
@@ -222,7 +226,9 @@ def price_list(request, project_id):
 @extend_schema(methods=["DELETE"], tags=["prices"], responses={204: None})
 @api_view(["GET", "PATCH", "DELETE"])
 def price_detail(request, project_id, price_id):
-    project = project_get(user=request.user, project_id=project_id)
+    project = project_get(
+        user=request.user, project_id=project_id, action="read" if request.method == "GET" else "price.write"
+    )
     price = prices.custom_price_get(project=project, price_id=price_id)
     if request.method == "GET":
         return Response(CustomPriceOutput(price).data)

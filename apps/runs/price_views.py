@@ -23,7 +23,7 @@ def price_list(request, form: CustomPriceForm | None = None, status: int = 200):
 @login_required
 @require_POST
 def price_create(request, project_id):
-    project = project_get(user=request.user, project_id=project_id)
+    project = project_get(user=request.user, project_id=project_id, action="price.write")
     form = CustomPriceForm(request.POST)
     if not form.is_valid():
         return price_list(request, form, status=400)
@@ -41,7 +41,7 @@ def price_create(request, project_id):
 @login_required
 @require_POST
 def price_delete(request, project_id, price_id):
-    project = project_get(user=request.user, project_id=project_id)
+    project = project_get(user=request.user, project_id=project_id, action="price.write")
     try:
         price = prices.custom_price_get(project=project, price_id=price_id)
     except ApplicationError:
