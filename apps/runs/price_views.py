@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
+from apps.orgs.permissions import can
 from apps.projects.selectors import project_get
 from apps.runs import prices
 from apps.runs.forms import CustomPriceForm
@@ -17,6 +18,8 @@ def price_list(request, form: CustomPriceForm | None = None, status: int = 200):
     context = {"project": project, "tab": "prices", "form": form or CustomPriceForm()}
     if project is not None:
         context["prices"] = prices.custom_prices_for_project(project=project)
+        for key, action in (("can_edit", "price.write"), ("can_audit", "audit.read")):
+            context[key] = can(user=request.user, organization_id=project.organization_id, action=action)
     return render(request, "runs/prices.html", context, status=status)
 
 
