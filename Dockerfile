@@ -2,7 +2,7 @@
 # AgentScope: the Django monolith under gunicorn. Static files are collected at build time and
 # served by whitenoise; migrations run at release (`docker run ... release`, or the platform's
 # release command), never at build time. `docker run IMAGE worker` runs the task worker that
-# evaluates tests when runs end.
+# evaluates tests when runs end and prunes what is past each project's retention, daily.
 FROM python:3.12-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -31,7 +31,7 @@ COPY --chmod=755 <<'SH' /usr/local/bin/agentscope-entrypoint
 set -e
 case "$1" in
   release) exec python manage.py migrate --noinput ;;
-  worker) exec python manage.py db_worker ;;
+  worker) python manage.py prune_runs --schedule && exec python manage.py db_worker ;;
   web|"") exec gunicorn agentscope.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
             --workers "${WEB_CONCURRENCY:-4}" --access-logfile - --forwarded-allow-ips='*' ;;
   *) exec "$@" ;;

@@ -258,6 +258,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, 2_621_440)
 # API key last_used_at is written at most this often.
 API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
 
+# Retention: the days a project's runs are kept unless its settings say otherwise (0 or unset: forever).
+# `manage.py prune_runs` (run daily by the task worker) deletes what is older.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=0) or None
+RETENTION_CHUNK_STEPS = env.int("RETENTION_CHUNK_STEPS", default=5000)
+
 # Background tasks (django.tasks): inline under tests and DEBUG; in production a database queue
 # that `python manage.py db_worker` drains (django-tasks-db). TASKS_BACKEND=immediate|database overrides.
 _tasks_backend = env("TASKS_BACKEND", default="immediate" if (DEBUG or TESTING) else "database")

@@ -17,15 +17,17 @@ def account_signup(*, email: str, password: str, name: str | None = None) -> tup
     return user, project
 
 
-def project_create(*, user: User, name: str, description: str | None = None) -> Project:
-    return Project.objects.create(user=user, name=name, description=description)
+def project_create(
+    *, user: User, name: str, description: str | None = None, retention_days: int | None = None
+) -> Project:
+    return Project.objects.create(user=user, name=name, description=description, retention_days=retention_days)
 
 
 def project_update(*, project: Project, data: dict) -> Project:
-    for field in ("name", "description"):
+    for field in ("name", "description", "retention_days"):
         if field in data:
             setattr(project, field, data[field])
-    project.save(update_fields=["name", "description", "updated_at"])
+    project.save(update_fields=["name", "description", "retention_days", "updated_at"])
     return project
 
 

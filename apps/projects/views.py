@@ -1,3 +1,4 @@
+from django.conf import settings as conf
 from django.contrib import auth, messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -12,7 +13,7 @@ from apps.core.errors import ApplicationError
 from apps.core.htmx import render_htmx
 from apps.core.throttling import render_throttled, throttle_wait, throttled_message
 from apps.projects import selectors, services
-from apps.projects.forms import ApiKeyForm, ProjectDeleteForm, ProjectForm
+from apps.projects.forms import ApiKeyForm, ProjectDeleteForm, ProjectForm, RetentionForm
 
 TABS = ("project", "api-keys")
 
@@ -38,6 +39,7 @@ def _render_settings(request, project, tab: str, *, toast: tuple[str, str] | Non
         "project_form": ProjectForm(initial={"name": project.name, "description": project.description})
         if project
         else None,
+        "retention_form": _retention_form(project) if project else None,
         "key_form": ApiKeyForm(),
         "api_keys": api_keys,
         "active_key_count": sum(not key.is_revoked for key in api_keys),
@@ -86,6 +88,25 @@ def project_new(request):
 def settings(request):
     tab = request.GET.get("tab") if request.GET.get("tab") in TABS else "project"
     return _render_settings(request, request.current_project or None, tab)
+
+
+def _retention_form(project, data=None) -> RetentionForm:
+    initial = {"retention_days": "" if project.retention_days is None else project.retention_days}
+    return RetentionForm(data, initial=initial, site_days=conf.RETENTION_DAYS, current=project.retention_days)
+
+
+@login_required
+@require_POST
+def project_retention(request, project_id):
+    project = selectors.project_get(user=request.user, project_id=project_id)
+    form = _retention_form(project, request.POST)
+    if not form.is_valid():
+        return _render_settings(request, project, "project", retention_form=form)
+    project = services.project_update(project=project, data=form.cleaned_data)
+    if request.htmx:
+        return _render_settings(request, project, "project", toast=("success", "Retention saved."))
+    messages.success(request, "Retention saved.")
+    return redirect(_settings_url(project, "project"))
 
 
 @login_required
