@@ -7,6 +7,7 @@ FROM python:3.12-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/agentscope-metrics \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -32,8 +33,9 @@ set -e
 case "$1" in
   release) exec python manage.py migrate --noinput ;;
   worker) python manage.py prune_runs --schedule && exec python manage.py db_worker ;;
-  web|"") exec gunicorn agentscope.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
-            --workers "${WEB_CONCURRENCY:-4}" --access-logfile - --forwarded-allow-ips='*' ;;
+  web|"") rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR" \
+          && exec gunicorn agentscope.wsgi:application --config python:agentscope.gunicorn \
+            --bind "0.0.0.0:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-4}" --forwarded-allow-ips='*' ;;
   *) exec "$@" ;;
 esac
 SH

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it times the whole request, and gives it the id its log line and the 500 page show.
+    "apps.core.requests.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -300,13 +302,32 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# /health is probed by load balancers over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^health$"]
+# /health is probed by load balancers over plain HTTP, /metrics scraped by Prometheus inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
 
+# Logs: JSON lines in production (python-json-logger), one per request (apps.core.requests), each
+# record carrying the request id that the X-Request-ID header and the 500 page show; text under DEBUG.
+LOG_FORMAT = env("LOG_FORMAT", default="text" if (DEBUG or TESTING) else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "apps.core.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s [%(request_id)s]"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # runserver logs each request already; production has no other line per request.
+        "agentscope.request": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+    },
 }
+
+# /metrics (Prometheus) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is off (404).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")

@@ -316,3 +316,13 @@ def runs_so_far(*, project: Project, run_ids: list[UUID]) -> dict[UUID, RunSoFar
         )
         so_far[run_id] = RunSoFar(metadata, first.first(), last.first())
     return so_far
+
+
+def paused_runs_metrics():
+    """For /metrics (apps.core.metrics): the runs paused at a breakpoint now, across every project."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    from apps.runs.models import RunStatus
+
+    count = Run.objects.filter(status=RunStatus.PAUSED).count()
+    yield GaugeMetricFamily("agentscope_paused_runs", "Runs paused at a breakpoint, waiting for a person.", count)
