@@ -30,6 +30,7 @@ EXPOSE 8000
 COPY --chmod=755 <<'SH' /usr/local/bin/agentscope-entrypoint
 #!/bin/sh
 set -e
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's files (every process of this container)
 case "$1" in
   release) exec python manage.py migrate --noinput ;;
   worker) python manage.py prune_runs --schedule && exec python manage.py db_worker ;;

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "apps.core.replica.ReadYourWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -95,32 +96,51 @@ TEMPLATES = [
 ]
 
 # Database: SQLite file by default, PostgreSQL (psycopg 3 with its pool) when DATABASE_URL says so.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    from apps.core.db import pool_check
+# DATABASE_REPLICA_URL adds a read replica that the lag-tolerant pages read from (apps.core.replica).
 
-    # A request waits this long for a connection, then answers 503 (apps.core.unavailable).
-    _pool_timeout = env.float("DB_POOL_TIMEOUT", default=3)
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=3),
-            "pool": {
-                "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
-                "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
-                "timeout": _pool_timeout,
-                # Connections the server dropped (restart, pg_terminate_backend) never reach a request.
-                "check": pool_check("default"),
-                # The pool retries a failed connection in the background with a growing delay: give up
-                # as soon, so the next request tries at once and a database back up is used at once.
-                "reconnect_timeout": _pool_timeout,
-            },
-        }
-    )
-else:
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
-    )
+
+def _db_config(config: dict, alias: str) -> dict:
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        from apps.core.db import pool_check
+
+        # A request waits this long for a connection, then answers 503 (apps.core.unavailable).
+        pool_timeout = env.float("DB_POOL_TIMEOUT", default=3)
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {}).update(
+            {
+                "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=3),
+                "pool": {
+                    "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+                    "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+                    "timeout": pool_timeout,
+                    # Connections the server dropped (restart, pg_terminate_backend) never reach a request.
+                    "check": pool_check(alias),
+                    # The pool retries a failed connection in the background with a growing delay: give
+                    # up as soon, so the next request tries at once and a database back up is used at once.
+                    "reconnect_timeout": pool_timeout,
+                },
+            }
+        )
+    else:
+        config.setdefault("OPTIONS", {}).update(
+            {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+        )
+    return config
+
+
+DATABASES = {"default": _db_config(env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), "default")}
+_replica_url = env("DATABASE_REPLICA_URL", default="")
+if _replica_url:
+    DATABASES["replica"] = _db_config(env.db_url_config(_replica_url), "replica")
+elif TESTING:
+    # The suite's second database stands in for a replica: a second connection to the test database,
+    # which tests of the router turn on (READ_REPLICA) to see which queries go where.
+    DATABASES["replica"] = _db_config({**env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+                                      "TEST": {"MIRROR": "default"}}, "replica")  # fmt: skip
+    DATABASES["replica"]["OPTIONS"].pop("pool", None)  # a pool would hold the test database open at teardown
+READ_REPLICA = "replica" if _replica_url else None
+READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=5)
+DATABASE_ROUTERS = ["apps.core.replica.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
