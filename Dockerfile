@@ -27,19 +27,7 @@ RUN DEBUG=0 SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
 USER agentscope
 EXPOSE 8000
 
-COPY --chmod=755 <<'SH' /usr/local/bin/agentscope-entrypoint
-#!/bin/sh
-set -e
-mkdir -p "$PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's files (every process of this container)
-case "$1" in
-  release) exec python manage.py migrate --noinput ;;
-  worker) python manage.py prune_runs --schedule && exec python manage.py db_worker ;;
-  web|"") rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR" \
-          && exec gunicorn agentscope.wsgi:application --config python:agentscope.gunicorn \
-            --bind "0.0.0.0:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-4}" --forwarded-allow-ips='*' ;;
-  *) exec "$@" ;;
-esac
-SH
+COPY --chmod=755 bin/agentscope-entrypoint /usr/local/bin/agentscope-entrypoint
 
 ENTRYPOINT ["agentscope-entrypoint"]
 CMD ["web"]
