@@ -11,6 +11,7 @@ import time
 import uuid
 
 from django.db import connections
+from django.utils.functional import SimpleLazyObject, empty
 
 from apps.core import metrics
 from apps.core.logs import current_request_id
@@ -74,5 +75,9 @@ def _route(request) -> str:
 
 
 def _user_id(request) -> str | None:
+    """The signed-in user's id, when the request has loaded them: logging must not cost a query (an
+    ingest request's user is a lazy object its API key would fetch)."""
     user = getattr(request, "user", None)
-    return str(user.pk) if user is not None and user.is_authenticated else None
+    if user is None or (isinstance(user, SimpleLazyObject) and user._wrapped is empty):
+        return None
+    return str(user.pk) if user.is_authenticated else None
