@@ -6,7 +6,8 @@ It (re)creates the database, seeds a project keeping 30 days with `--runs` runs 
 (~300 bytes of JSON a step) that started 40-100 days ago (in SQL, on the server), starts gunicorn (4
 workers) as bench/ingest.py does, and measures ingest into another project: single-step posts from 16
 clients and 500-step batches from one sender, first without the prune, then while `prune_runs` runs
-in its own process, then without it again. It prints throughput and latency of each phase and how
+in its own process, in alternate windows with the prune running and stopped (SIGSTOP: the machine's
+other load weighs on both alike), then after it. It prints throughput and latency of each phase and how
 long the prune took. Finally it stops the server and drops the database (`--keep` keeps it).
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -104,14 +106,23 @@ def main() -> int:
         command = [sys.executable, "manage.py", "prune_runs", "--no-progress"]
         started = time.perf_counter()
         prune = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-        rounds = 0
+        # Alternate in the same minutes, so that the machine's other load weighs on both sides alike:
+        # a window with the prune running, then one with it stopped (SIGSTOP between two chunks' statements).
+        rounds, stopped = 0, 0.0
         while prune.poll() is None:
-            measure(url, key, f"during prune ({rounds + 1})", seconds=args.seconds, batches=args.batches)
             rounds += 1
-        elapsed = time.perf_counter() - started
+            measure(url, key, f"during prune ({rounds})", seconds=args.seconds, batches=args.batches)
+            if prune.poll() is not None:
+                break
+            prune.send_signal(signal.SIGSTOP)
+            pause = time.perf_counter()
+            measure(url, key, f"prune stopped ({rounds})", seconds=args.seconds, batches=args.batches)
+            prune.send_signal(signal.SIGCONT)
+            stopped += time.perf_counter() - pause
+        elapsed = time.perf_counter() - started - stopped
         print(f"prune_runs: {prune.stdout.read().strip()}")
         steps = args.runs * args.steps
-        print(f"prune_runs took {elapsed:.0f} s: {steps / elapsed:,.0f} steps/s", flush=True)
+        print(f"prune_runs ran {elapsed:.0f} s (not counting its stops): {steps / elapsed:,.0f} steps/s", flush=True)
         measure(url, key, "after prune", seconds=args.seconds, batches=args.batches)
     finally:
         stop_server(server)
