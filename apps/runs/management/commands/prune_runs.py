@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Print what would be deleted, delete nothing.")
         parser.add_argument("--chunk", type=int, default=settings.RETENTION_CHUNK_STEPS, help="Rows per transaction.")
-        parser.add_argument("--no-progress", action="store_true", help="No progress bar (logs, cron).")
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar (none without a terminal).")
         parser.add_argument(
             "--schedule", action="store_true", help="Queue the daily prune in the task worker (if not queued yet)."
         )
@@ -37,13 +37,11 @@ class Command(BaseCommand):
         total = sum((plan for *_, plan in plans), Counter())
         for project, cutoff, plan in plans:
             self.stdout.write(f"{project.name} ({project.pk}), before {cutoff:%Y-%m-%d %H:%M} UTC: {_counts(plan)}")
-        if dry_run or not plans:
-            self.stdout.write(
-                ("Would delete " if dry_run else "Nothing to delete. ") + (_counts(total) if dry_run else "")
-            )
+        if not plans or dry_run:
+            self.stdout.write(f"Would delete {_counts(total)}" if plans else "Nothing to delete.")
             return
         deleted = Counter()
-        with tqdm(total=total.total(), unit="rows", disable=no_progress, file=sys.stderr) as bar:
+        with tqdm(total=total.total(), unit="rows", disable=True if no_progress else None, file=sys.stderr) as bar:
             for project, cutoff, _ in plans:
                 deleted += retention.project_prune(
                     project=project, cutoff=cutoff, chunk_steps=chunk, progress=bar.update
