@@ -121,12 +121,13 @@ def free_port() -> int:
 def test_web_serves_with_gunicorn_and_logs_one_json_line_per_request(environment, tmp_path):
     subprocess.run(["sh", str(ENTRYPOINT), "release"], cwd=ROOT, env=environment, check=True, capture_output=True)
     port = free_port()
-    process = entrypoint(
-        "web", env={**environment, "PORT": str(port)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    log = tmp_path / "web.log"  # a file, not a pipe: a pipe nobody reads would block gunicorn once full
+    with log.open("w") as out:
+        env = {**environment, "PORT": str(port), "METRICS_TOKEN": "scrape-me"}
+        process = entrypoint("web", env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         response = None
-        for _ in range(120):
+        for _ in range(240):  # gunicorn boots slowly on a loaded machine
             try:
                 response = httpx.get(f"http://127.0.0.1:{port}/health", headers={"X-Request-ID": "probe-12345678"})
                 break
@@ -134,11 +135,18 @@ def test_web_serves_with_gunicorn_and_logs_one_json_line_per_request(environment
                 time.sleep(0.5)
         assert response is not None and response.status_code == 200
         assert response.headers["X-Request-ID"] == "probe-12345678"
+        # prometheus-client in multiprocess mode: the scrape reads what the workers wrote to the shared dir
+        scrape = httpx.get(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": "Bearer scrape-me"}, timeout=60
+        )
+        assert scrape.status_code == 200
+        assert 'agentscope_http_requests_total{method="GET",route="health",status="200"} 1.0' in scrape.text
     finally:
-        out = stop(process)
-    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        stop(process)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     requests = [line for line in lines if line.get("logger") == "agentscope.request"]
-    assert [(r["path"], r["status"], r["request_id"]) for r in requests] == [("/health", 200, "probe-12345678")]
+    assert [(r["path"], r["status"]) for r in requests] == [("/health", 200), ("/metrics", 200)]
+    assert requests[0]["request_id"] == "probe-12345678"
     assert (tmp_path / "metrics").is_dir()
 
 
