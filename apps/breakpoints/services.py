@@ -5,11 +5,20 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.breakpoints.matching import breakpoint_match, custom_evaluate, run_context, step_context
-from apps.breakpoints.models import Breakpoint, BreakpointHit, ConditionType, HitAction, HitPhase, HitStatus
+from apps.breakpoints.models import (
+    Breakpoint,
+    BreakpointHit,
+    ConditionType,
+    HitAction,
+    HitPhase,
+    HitStatus,
+    decisions_for,
+)
 from apps.breakpoints.selectors import breakpoints_enabled_for, hit_control, hit_for_run, run_control
 from apps.breakpoints.validation import condition_validate
 from apps.core.errors import ApplicationError
 from apps.core.timing import ms_between
+from apps.orgs.audit import Actor, audit_record
 from apps.projects.models import Project
 from apps.runs.models import Run, RunStep, StepStatus
 from apps.runs.selectors import run_lock
@@ -24,9 +33,10 @@ def breakpoint_create(
     name: str | None = None,
     agent_name: str | None = None,
     enabled: bool = True,
+    actor: Actor | None = None,
 ) -> Breakpoint:
     value = condition_validate(condition_type=condition_type, condition_value=condition_value)
-    return Breakpoint.objects.create(
+    breakpoint = Breakpoint.objects.create(
         project=project,
         name=name or None,
         condition_type=condition_type,
@@ -34,9 +44,22 @@ def breakpoint_create(
         agent_name=agent_name or None,
         enabled=enabled,
     )
+    _audit(actor, breakpoint, "breakpoint.created", {"condition_type": condition_type, "condition_value": value})
+    return breakpoint
 
 
-def breakpoint_update(*, breakpoint: Breakpoint, data: dict) -> Breakpoint:
+_AUDITED = ("name", "condition_type", "condition_value", "agent_name", "enabled")
+
+
+def _audit(actor, breakpoint: Breakpoint, action: str, changes: dict | None = None) -> None:
+    audit_record(
+        actor=actor, organization_id=breakpoint.project.organization_id, action=action, target=breakpoint,
+        changes=changes,
+    )  # fmt: skip
+
+
+def breakpoint_update(*, breakpoint: Breakpoint, data: dict, actor: Actor | None = None) -> Breakpoint:
+    before = {field: getattr(breakpoint, field) for field in _AUDITED}
     if "condition_type" in data or "condition_value" in data:
         condition_type = data.get("condition_type", breakpoint.condition_type)
         # A new type without a new value starts from nothing rather than the old type's value.
@@ -50,17 +73,26 @@ def breakpoint_update(*, breakpoint: Breakpoint, data: dict) -> Breakpoint:
     if "enabled" in data:
         breakpoint.enabled = data["enabled"]
     breakpoint.save()
+    changes = {
+        field: [was, getattr(breakpoint, field)] for field, was in before.items() if was != getattr(breakpoint, field)
+    }
+    if changes:
+        _audit(actor, breakpoint, "breakpoint.changed", changes)
     return breakpoint
 
 
-def breakpoint_delete(*, breakpoint: Breakpoint) -> None:
+def breakpoint_delete(*, breakpoint: Breakpoint, actor: Actor | None = None) -> None:
+    _audit(actor, breakpoint, "breakpoint.deleted")
     breakpoint.delete()
 
 
-def breakpoint_toggle(*, breakpoint: Breakpoint, enabled: bool | None = None) -> Breakpoint:
+def breakpoint_toggle(*, breakpoint: Breakpoint, enabled: bool | None = None, actor: Actor | None = None) -> Breakpoint:
     """Set `enabled`, or flip it when not given."""
+    was = breakpoint.enabled
     breakpoint.enabled = (not breakpoint.enabled) if enabled is None else enabled
     breakpoint.save(update_fields=["enabled", "updated_at"])
+    if was != breakpoint.enabled:
+        _audit(actor, breakpoint, "breakpoint.changed", {"enabled": [was, breakpoint.enabled]})
     return breakpoint
 
 
@@ -115,7 +147,7 @@ def _waiting_hit(*, run: Run, hit_id=None) -> BreakpointHit:
     return hit
 
 
-def _check_resume_shape(*, hit: BreakpointHit, action: str, input, output) -> None:
+def _check_resume_shape(*, run: Run, hit: BreakpointHit, action: str, input, output) -> None:
     if action not in HitAction.values:
         raise ApplicationError(
             f"action: must be one of {', '.join(HitAction.values)}.", errors={"action": ["Not a valid action."]}
@@ -127,6 +159,11 @@ def _check_resume_shape(*, hit: BreakpointHit, action: str, input, output) -> No
         raise ApplicationError(f"input: {message}", errors={"input": [message]})
     if output is not None and action != HitAction.SKIP:
         raise ApplicationError("output: only skip takes an output.", errors={"output": ["Only with skip."]})
+    allowed = decisions_for(run, hit.step)
+    if (input is not None and "edit" not in allowed) or (action == HitAction.SKIP and "skip" not in allowed):
+        framework = (run.integration or {}).get("framework", "")
+        message = f"This agent's framework ({framework}) allows {' and '.join(allowed)} only."
+        raise ApplicationError(f"action: {message}", errors={"action": [message]})
 
 
 def _claim(*, hit: BreakpointHit, status: str, **fields) -> None:
@@ -190,11 +227,13 @@ def _run_abort(*, run: Run, hit: BreakpointHit, user) -> dict:
     return error
 
 
-def run_resume(*, run: Run, user, action: str, input=None, output=None, hit_id=None) -> BreakpointHit:
+def run_resume(
+    *, run: Run, user, action: str, input=None, output=None, hit_id=None, actor: Actor | None = None
+) -> BreakpointHit:
     """A person's decision on the run's waiting step: continue (maybe with edited input), skip
     with an output, or abort the run. 409 when nothing waits or someone else decided first."""
     hit = _waiting_hit(run=run, hit_id=hit_id)
-    _check_resume_shape(hit=hit, action=action, input=input, output=output)
+    _check_resume_shape(run=run, hit=hit, action=action, input=input, output=output)
     status = HitStatus.ABORTED if action == HitAction.ABORT else HitStatus.RESUMED
     with transaction.atomic():
         _claim(
@@ -211,6 +250,10 @@ def run_resume(*, run: Run, user, action: str, input=None, output=None, hit_id=N
         else:
             _step_record(run=run, hit=hit, user=user)
             _run_back_to_running(run)
+        audit_record(
+            actor=actor, organization_id=run.project.organization_id, action=f"run.{status}", target=run,
+            changes={"decision": action, "step": hit.step_id and str(hit.step_id), "input_edited": input is not None},
+        )  # fmt: skip
     return hit
 
 

@@ -18,6 +18,7 @@ class ProjectOutput(serializers.ModelSerializer):
         model = Project
         fields = [
             "id",
+            "organization_id",
             "user_id",
             "name",
             "description",
@@ -32,6 +33,9 @@ class ProjectOutput(serializers.ModelSerializer):
 
 
 class ProjectInput(serializers.Serializer):
+    organization_id = serializers.UUIDField(
+        required=False, help_text="The organization to create it in (admins and owners); else your personal one."
+    )
     name = StrictCharField(max_length=255)
     description = StrictCharField(required=False, allow_blank=True, allow_null=True)
     retention_days = StrictIntegerField(

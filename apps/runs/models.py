@@ -93,6 +93,13 @@ class Run(UUIDModel):
     def is_finished(self) -> bool:
         return self.status in FINISHED
 
+    @property
+    def integration(self) -> dict | None:
+        """The framework integration that recorded the run (docs/integrations.md): `framework`,
+        `version`, and the breakpoint `actions` its hooks allow; None for any other run."""
+        found = self.metadata.get("integration") if isinstance(self.metadata, dict) else None
+        return found if isinstance(found, dict) and isinstance(found.get("framework"), str) else None
+
     def elapsed_ms(self, now: datetime | None = None) -> int:
         """How long the run has taken: from its start to its end, or to `now` (default: the clock)
         while it has not ended."""

@@ -13,12 +13,12 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Q, QuerySet, TextField
+from django.db.models import F, Q, QuerySet, TextField
 from django.db.models.functions import Cast, Substr
 from django.shortcuts import get_object_or_404
 
 from apps.projects.models import Project
-from apps.projects.selectors import project_get
+from apps.projects.selectors import project_authorize, project_get, projects_for_user
 from apps.runs.models import Run, RunStep, StepType
 
 MAX_AGENT_NAMES = 500
@@ -43,9 +43,12 @@ def step_get_for_run(*, run: Run, step_id: UUID) -> RunStep:
     return get_object_or_404(RunStep, run=run, pk=step_id)
 
 
-def run_get_for_user(*, user, run_id: UUID) -> Run:
-    """A run of one of the user's projects, or 404."""
-    return get_object_or_404(Run.objects.select_related("project"), pk=run_id, project__user=user)
+def run_get_for_user(*, user, run_id: UUID, action: str = "read") -> Run:
+    """A run of one of the user's organizations' projects, or 404; 403 if their role can't do `action`."""
+    runs = Run.objects.select_related("project").filter(project__organization__memberships__user=user)
+    run = get_object_or_404(runs.annotate(member_role=F("project__organization__memberships__role")), pk=run_id)
+    project_authorize(user=user, project=run.project, action=action, role=run.member_role)
+    return run
 
 
 def step_at(*, run: Run, index: int) -> RunStep | None:
@@ -65,7 +68,7 @@ def project_ids_for_user(*, user, project_id: UUID | None = None) -> list[UUID]:
     """The ids of the user's projects, or just `project_id` when it is one of them (else 404)."""
     if project_id is not None:
         return [project_get(user=user, project_id=project_id).pk]
-    return list(Project.objects.filter(user=user).values_list("pk", flat=True))
+    return list(projects_for_user(user=user).values_list("pk", flat=True))
 
 
 def runs_in_projects(project_ids: list[UUID]) -> QuerySet[Run]:
@@ -326,3 +329,10 @@ def paused_runs_metrics():
 
     count = Run.objects.filter(status=RunStatus.PAUSED).count()
     yield GaugeMetricFamily("agentscope_paused_runs", "Runs paused at a breakpoint, waiting for a person.", count)
+
+
+def traces_recorded_by_integrations(*, project: Project, external_ids: list[str]) -> set[str]:
+    """Which of `external_ids` (OpenTelemetry trace ids) name a run a framework integration of the SDK
+    records (docs/integrations.md): its OTLP spans would record the same agent a second time."""
+    runs = Run.objects.filter(project=project, external_id__in=external_ids, metadata__has_key="integration")
+    return set(runs.values_list("external_id", flat=True))

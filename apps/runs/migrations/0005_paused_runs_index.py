@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('projects', '0002_project_retention_days'),
+        ('projects', '0004_project_retention_days'),
         ('runs', '0004_write_path'),
     ]
 
