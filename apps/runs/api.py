@@ -8,6 +8,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from apps.core.api import validated
 from apps.core.pagination import paginated, paginates
+from apps.core.replica import replica_reads
 from apps.orgs.audit import actor_from_request
 from apps.projects.selectors import project_get
 from apps.runs import prices, selectors, services
@@ -66,6 +67,7 @@ def cursor_from(filters: dict) -> selectors.RunCursor | None:
     responses={200: RunListOutput, 400: BAD_INPUT, 404: OpenApiResponse(description="project_id isn't yours.")},
     description="Runs newest first, by cursor: follow `next` for older runs and `previous` for newer ones.",
 )
+@replica_reads
 @api_view(["GET"])
 def run_list(request):
     filters = validated(RunFilterInput, request.query_params)
@@ -88,6 +90,7 @@ def run_list(request):
     description="The run with its first 1,000 steps; `steps_next` pages through the rest.",
 )
 @extend_schema(methods=["DELETE"], tags=["runs"], responses={204: None, 404: NOT_FOUND})
+@replica_reads
 @api_view(["GET", "DELETE"])
 def run_detail(request, run_id):
     action = "run.delete" if request.method == "DELETE" else "read"
@@ -114,6 +117,7 @@ def step_values(run):
     responses={200: StepListOutput, 400: BAD_INPUT, 404: NOT_FOUND},
     description="Steps in index order, `page_size` at a time (default 100, at most 1,000).",
 )
+@replica_reads
 @api_view(["GET"])
 def run_steps(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
@@ -144,6 +148,7 @@ def run_steps(request, run_id):
         "index (default 200, at most 1,000); with a `type` or `name` filter every depth is 0."
     ),
 )
+@replica_reads
 @api_view(["GET"])
 def run_timeline(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)

@@ -86,6 +86,8 @@ class Run(UUIDModel):
                 name="runs_project_extid_prefix_idx",
                 opclasses=["uuid_ops", "varchar_pattern_ops"],
             ),
+            # /metrics counts paused runs across projects at every scrape: a few rows, never a scan.
+            models.Index(fields=["status"], name="runs_paused_idx", condition=Q(status="paused")),
         ]
 
     def __str__(self) -> str:
