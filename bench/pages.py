@@ -21,10 +21,24 @@ from _common import Timer, owner_project_key, percentiles, setup_django
 
 AGENTS = ["support-bot", "research-assistant", "sql-agent", "triage", "summarizer", "coder", "planner", "scraper"]
 STEP_TYPES = ["llm_call", "tool_call", "retrieval", "custom"]
+# (model, USD per million tokens, blended input/output, weight): what the seeded LLM calls cost.
+MODELS = [
+    ("gpt-4o-mini", 0.40, 30),
+    ("gpt-4o", 6.00, 15),
+    ("claude-sonnet-4", 8.00, 15),
+    ("claude-haiku-3.5", 2.00, 15),
+    ("gemini-2.0-flash", 0.25, 10),
+    ("o3-mini", 2.50, 8),
+    ("llama-3.1-70b", 0.80, 5),
+    ("mistral-large", 3.00, 2),
+]
+UNPRICED = 0.08  # share of runs whose one LLM call has no price (a model with none): cost null
 
 
 def seed_runs(project, count: int, *, days: int = 60) -> None:
-    """COPY `count` runs spread over the last `days` days into `runs`."""
+    """COPY `count` runs spread over the last `days` days into `runs`, each with one LLM call step
+    in `run_steps` that names a model and (unless unpriced) carries the run's whole cost, as the write
+    path would keep them: `Run.cost_usd` is the sum of its steps' costs, null when none is priced."""
     from django.db import connection
 
     rng = random.Random(7)
@@ -32,28 +46,47 @@ def seed_runs(project, count: int, *, days: int = 60) -> None:
     batch = 100_000
     cols = (
         "id, project_id, external_id, agent_name, status, input, output, metadata, error, started_at, ended_at,"
-        " created_at, step_count, error_count, total_tokens, duration_ms"
+        " created_at, step_count, error_count, total_tokens, duration_ms, cost_usd, unpriced_steps, next_step_index"
     )
+    step_cols = (
+        "id, run_id, step_index, step_type, name, input, output, metadata, error, tokens_used, latency_ms,"
+        " started_at, ended_at, created_at, status, model, cost_usd"
+    )
+    names, prices, weights = zip(*MODELS, strict=True)
     with connection.cursor() as cursor:
         raw = cursor.connection
         for start in range(0, count, batch):
-            buf = io.StringIO()
+            buf, steps = io.StringIO(), io.StringIO()
             for i in range(start, min(count, start + batch)):
+                run_id = uuid.uuid4()
                 started = now - timedelta(seconds=rng.random() * days * 86400)
                 failed = rng.random() < 0.12
                 duration = rng.randint(200, 40_000)
                 status = "failed" if failed else "completed"
                 error = json.dumps({"message": "tool failed"}) if failed else "\\N"
+                tokens = rng.randint(100, 20_000)
+                model = rng.choices(range(len(MODELS)), weights)[0]
+                unpriced = rng.random() < UNPRICED
+                cost = "\\N" if unpriced else f"{tokens * prices[model] / 1_000_000:.10f}"
                 buf.write(
-                    f"{uuid.uuid4()}\t{project.id}\text-{i}\t{rng.choice(AGENTS)}\t{status}\t"
+                    f"{run_id}\t{project.id}\text-{i}\t{rng.choice(AGENTS)}\t{status}\t"
                     f'{{"question": "q{i}"}}\t{{"answer": "a{i}"}}\t{{}}\t{error}\t{started.isoformat()}\t'
                     f"{(started + timedelta(milliseconds=duration)).isoformat()}\t{started.isoformat()}\t"
-                    f"{rng.randint(1, 40)}\t{int(failed)}\t{rng.randint(100, 20_000)}\t{duration}\n"
+                    f"{rng.randint(1, 40)}\t{int(failed)}\t{tokens}\t{duration}\t{cost}\t{int(unpriced)}\t1\n"
+                )
+                ended = started + timedelta(milliseconds=duration // 2)
+                steps.write(
+                    f"{uuid.uuid4()}\t{run_id}\t0\tllm_call\tchat\t\\N\t\\N\t{{}}\t\\N\t{tokens}\t"
+                    f"{duration // 2}\t{started.isoformat()}\t{ended.isoformat()}\t{started.isoformat()}\t"
+                    f"completed\t{names[model]}\t{cost}\n"
                 )
             with raw.cursor() as pg, pg.copy(f"COPY runs ({cols}) FROM STDIN") as copy:
                 copy.write(buf.getvalue())
-            print(f"  seeded {min(count, start + batch):,} runs", flush=True)
+            with raw.cursor() as pg, pg.copy(f"COPY run_steps ({step_cols}) FROM STDIN") as copy:
+                copy.write(steps.getvalue())
+            print(f"  seeded {min(count, start + batch):,} runs (and their LLM call steps)", flush=True)
         cursor.execute("ANALYZE runs")
+        cursor.execute("ANALYZE run_steps")
 
 
 def seed_long_run(project, steps: int = 10_000):
@@ -168,6 +201,9 @@ def main() -> None:
         "runs API, first page": (f"/api/runs/?project_id={project.id}", None),
         "runs API, 20 pages deep (cursor)": (deep_cursor or "(no cursor)", None),
         "runs API, filtered": (f"/api/runs/?project_id={project.id}&status=failed&agent_name=triage", None),
+        "runs page, cost_min=0.05": (f"{page}&cost_min=0.05", None),
+        "runs page, cost_min=0.15 (rare)": (f"{page}&cost_min=0.15", None),
+        "runs API, cost_min=0.05": (f"/api/runs/?project_id={project.id}&cost_min=0.05", None),
         "run detail ?step=5000 (10k steps)": (f"{run_page}?step=5000", None),
         "inspector partial, step 5000": (f"{run_page}?step=5000", {**htmx, "HX-Target": "inspector"}),
         "timeline partial, after 5000": (f"{run_page}/timeline?after=5000", {**htmx, "HX-Target": "tl-after"}),
