@@ -9,6 +9,33 @@ from apps.core.timing import ms_between
 from apps.projects.models import Project
 
 
+class SearchField(models.TextField):
+    """A run's or step's words for full-text search (apps.runs.search), written by the write path:
+    a `tsvector` on PostgreSQL (under a GIN index), their text on SQLite (an FTS5 table mirrors it)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("null", True)
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def db_type(self, connection) -> str:
+        return "tsvector" if connection.vendor == "postgresql" else "text"
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        from apps.runs.search import SearchWords, tsvector_literal
+
+        if isinstance(value, SearchWords):  # as computed; a value read back is already the column's own text
+            return tsvector_literal(value) if connection.vendor == "postgresql" else str(value)
+        return value
+
+
+class WithoutSearch(models.Manager):
+    """Rows without their `search` column, which nothing but the search's own SQL reads."""
+
+    def get_queryset(self):
+        return super().get_queryset().defer("search")
+
+
 class RunStatus(models.TextChoices):
     PENDING = "pending"
     RUNNING = "running"
@@ -58,6 +85,12 @@ class Run(UUIDModel):
     next_step_index = models.IntegerField(default=0, db_default=0)
     # Steps that name a parent not stored yet (`RunStep.parent_pending_id`): zero means nothing to link.
     steps_awaiting_parent = models.IntegerField(default=0, db_default=0)
+    # A conversation's turns share a session; `user_id` is the end user's id in the agent's own system.
+    session_id = models.CharField(max_length=255, null=True, blank=True)
+    user_id = models.CharField(max_length=255, null=True, blank=True)
+    search = SearchField()  # external id, agent name, input, output and error: their words (apps.runs.search)
+
+    objects = WithoutSearch()
 
     class Meta:
         db_table = "runs"
@@ -81,6 +114,17 @@ class Run(UUIDModel):
                 fields=["project", "external_id"],
                 name="runs_project_extid_prefix_idx",
                 opclasses=["uuid_ops", "varchar_pattern_ops"],
+            ),
+            # A session's turns in order, and the sessions list; a user's runs.
+            models.Index(
+                fields=["project", "session_id", "started_at"],
+                name="runs_project_session_idx",
+                condition=Q(session_id__isnull=False),
+            ),
+            models.Index(
+                fields=["project", "user_id", "-started_at"],
+                name="runs_project_user_idx",
+                condition=Q(user_id__isnull=False),
             ),
         ]
 
@@ -116,6 +160,9 @@ class RunStep(UUIDModel):
     # The id of a parent that had not arrived when this step was written (OpenTelemetry spans come in
     # any order): it becomes `parent` when a step with that id is written to the same run.
     parent_pending_id = models.UUIDField(null=True, blank=True, editable=False)
+    search = SearchField()  # name, input, output and error's words (apps.runs.search)
+
+    objects = WithoutSearch()
 
     class Meta:
         db_table = "run_steps"

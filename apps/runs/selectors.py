@@ -13,12 +13,14 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Q, QuerySet, TextField
+from django.db.models import BooleanField, Q, QuerySet, TextField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Substr
 from django.shortcuts import get_object_or_404
 
 from apps.projects.models import Project
 from apps.projects.selectors import project_get
+from apps.runs import search
 from apps.runs.models import Run, RunStep, StepType
 
 MAX_AGENT_NAMES = 500
@@ -83,14 +85,10 @@ def runs_filter(
     started_after: datetime | None = None,
     started_before: datetime | None = None,
     q: str | None = None,
-    agent_names: list[str] | None = None,
 ) -> QuerySet[Run]:
-    """`q` matches a run id, the start of an external id, or part of an agent name in any case.
-
-    Agent names are few per project, so the names `q` matches are found in `agent_names` (the
-    project's names) and looked up by index; an external id matches by prefix, which an index serves
-    too. A substring search of every external id would read the whole table on each keystroke.
-    """
+    """`q` is a run id, or a full-text search (apps.runs.search) of the runs' external ids, agent
+    names, inputs, outputs and errors and their steps' names, inputs, outputs and errors: a run
+    matches when it or one of its steps does. A bad search raises ApplicationError (400)."""
     if status:
         runs = runs.filter(status=status)
     if agent_name:
@@ -100,26 +98,21 @@ def runs_filter(
     if started_before:
         runs = runs.filter(started_at__lt=started_before)
     if q := (q or "").strip():
-        match = Q(external_id__startswith=q)
-        names = [name for name in agent_names or [] if q.casefold() in name.casefold()]
-        if names:
-            match |= Q(agent_name__in=names)
-        elif agent_names is None:
-            match |= Q(agent_name__icontains=q)
-        if run_id := _as_uuid(q):
-            match |= Q(pk=run_id)
-        runs = runs.filter(match)
+        if run_id := as_uuid(q):
+            runs = runs.filter(pk=run_id)
+        else:
+            sql, params = search.matching_run_ids_sql(search.search_query_parse(q))
+            runs = runs.filter(pk__in=RawSQL(sql, params))
     return runs
 
 
 def runs_for_filters(*, project_ids: list[UUID], filters: dict) -> QuerySet[Run]:
     """The runs of the list (API and page alike) for the filters of RunFilterInput."""
-    names = run_agent_names(project_ids=project_ids) if filters.get("q") else None
     keys = ("status", "agent_name", "started_after", "started_before", "q")
-    return runs_filter(runs_in_projects(project_ids), agent_names=names, **{key: filters.get(key) for key in keys})
+    return runs_filter(runs_in_projects(project_ids), **{key: filters.get(key) for key in keys})
 
 
-def _as_uuid(text: str) -> UUID | None:
+def as_uuid(text: str) -> UUID | None:
     try:
         return uuid.UUID(text)
     except ValueError:
@@ -241,6 +234,42 @@ def runs_preview_rows(runs: QuerySet[Run]) -> QuerySet[Run]:
         for field in ("input", "output", "error")
     }
     return runs_rows(runs).annotate(**head)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """Where a run matched a search: the first step that did (None: the run itself) and a snippet."""
+
+    step_index: int | None
+    step_name: str | None
+    snippet: search.Snippet | None
+
+
+def search_hits(*, runs: list[Run], q: str) -> dict[UUID, SearchHit]:
+    """For each run of a page of search results, its first matching step (by index) with a snippet,
+    else a snippet of the run itself: one query for the steps, one for the runs that had none."""
+    if not runs or not (q := (q or "").strip()) or as_uuid(q):
+        return {}
+    query = search.search_query_parse(q)
+    ids = [run.pk for run in runs]
+    condition, params = search.match_sql("run_steps", query)
+    steps = (
+        RunStep.objects.filter(run_id__in=ids)
+        .filter(RawSQL(condition, params, output_field=BooleanField()))
+        .order_by("run_id", "step_index")
+        .values_list("run_id", "step_index", "name", "input", "output", "error")
+    )
+    if connection.vendor == "postgresql":
+        steps = steps.distinct("run_id")
+    hits = {}
+    for run_id, index, name, *values in steps:
+        if run_id not in hits:
+            hits[run_id] = SearchHit(index, name, search.snippet([name, *values], query))
+    if missing := [pk for pk in ids if pk not in hits]:
+        fields = ("external_id", "agent_name", "input", "output", "error")
+        for run_id, *values in Run.objects.filter(pk__in=missing).values_list("pk", *fields):
+            hits[run_id] = SearchHit(None, None, search.snippet(values, query))
+    return hits
 
 
 # Steps -------------------------------------------------------------------------------------------

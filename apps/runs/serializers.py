@@ -10,7 +10,9 @@ from rest_framework import serializers
 
 from apps.core.fields import StrictIntegerField
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
-from apps.runs.selectors import RUN_ROW_FIELDS
+from apps.core.errors import ApplicationError
+from apps.runs.search import MAX_QUERY_CHARS, search_query_parse
+from apps.runs.selectors import RUN_ROW_FIELDS, as_uuid
 
 RUNS_PAGE_SIZE = 50
 RUNS_MAX_PAGE_SIZE = 200
@@ -68,11 +70,24 @@ class RunFilterInput(serializers.Serializer):
     )
     q = serializers.CharField(
         required=False,
-        max_length=255,
-        help_text="Matches a run id, the start of an external id, or part of an agent name (any case).",
+        max_length=MAX_QUERY_CHARS,
+        help_text=(
+            "A run id, or a full-text search of runs and their steps (input, output, error, step names, agent"
+            ' names, external ids), in any language: words (all in one run or one step), "exact phrases",'
+            " and prefix* words. A run matches when it or one of its steps does."
+        ),
     )
     cursor = serializers.CharField(required=False, max_length=512, help_text="From `next` or `previous`.")
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=RUNS_MAX_PAGE_SIZE)
+
+    def validate_q(self, value: str) -> str:
+        if "\x00" not in value and as_uuid(value.strip()):
+            return value
+        try:
+            search_query_parse(value)
+        except ApplicationError as exc:
+            raise serializers.ValidationError(exc.errors["q"]) from None
+        return value
 
     def validate(self, attrs):
         after, before = attrs.get("started_after"), attrs.get("started_before")

@@ -72,6 +72,7 @@ def run_list(request):
             "filtered": filtered,
             "has_runs": bool(page.runs) or (filtered and selectors.runs_in_projects([project.pk]).exists()),
             "columns": registered_list.columns(runs=page.runs),
+            "hits": selectors.search_hits(runs=page.runs, q=filters.get("q")),
             "list_filters": registered_list.filters(),
         }
         if htmx_target(request) != "runs-results":

@@ -11,8 +11,8 @@ bad event sinks no other). Events name their run by `run_id`, or by `run_externa
 or created earlier in the same call, by its `external_id`). Kinds, with the keys they read:
 
     run.create   id, external_id, agent_name, input, metadata, started_at, status,
-                 replay_of_id, replay_from_step
-    run.update   status, output, error, metadata, agent_name, input,
+                 replay_of_id, replay_from_step, session_id, user_id
+    run.update   status, output, error, metadata, agent_name, input, session_id, user_id,
                  started_at (moves the start earlier only: spans of a trace arrive in any order)
     run.end      status, output, error, metadata, ended_at
     run.pause / run.unpause          (only from running or pending / from paused)
@@ -58,12 +58,16 @@ from apps.runs.events import (
     latency_between,
     metadata_merged,
     new_step_row,
+    SEARCHED_RUN_FIELDS,
+    SEARCHED_STEP_FIELDS,
     not_found,
+    run_document,
     run_id_taken,
     step_id_taken,
     step_index_taken,
     step_is_error,
     step_parent_unknown,
+    step_document,
 )
 from apps.runs.models import FINISHED, Run, RunStatus, RunStep
 from apps.runs.onestep import one_step_write
@@ -255,6 +259,8 @@ class _Writer:
             created_at=self.now,
             replay_of_id=data.get("replay_of_id"),
             replay_from_step=data.get("replay_from_step"),
+            session_id=data.get("session_id") or None,
+            user_id=data.get("user_id") or None,
         )
         # As stored (from_db): it is, once this write commits; a failed write rolls back with it.
         run = Run.from_db(connection.alias, RUN_FIELDS, [values[name] for name in RUN_FIELDS])
@@ -265,6 +271,7 @@ class _Writer:
         state = self.state(data)
         run = state.run
         given = [name for name in ("status", "output", "error", "agent_name", "input") if name in data]
+        given += [name for name in ("session_id", "user_id") if data.get(name)]
         for name in given:
             setattr(run, name, data[name])
         if "metadata" in data:
@@ -415,6 +422,7 @@ class _Writer:
         self.step_changed(row, "output", "error", "tokens_used", "latency_ms", "metadata", "ended_at", "status")
         if "input" in data:
             self.step_changed(row, "input")
+        self.step_searched(row, data)
         run.error_count += int(step_is_error(row)) - int(was_error)
         run.total_tokens += (row["tokens_used"] or 0) - old_tokens
         state.dirty.update(("error_count", "total_tokens"))
@@ -429,7 +437,14 @@ class _Writer:
         if "input" in data:
             row["input"] = data["input"]
             self.step_changed(row, "input")
+        self.step_searched(row, data)
         return Result(200, run=state.run, row=row)
+
+    def step_searched(self, row: dict, data: dict) -> None:
+        """The step's words again when a field search reads has changed."""
+        if any(name in data for name in SEARCHED_STEP_FIELDS):
+            row["search"] = step_document(row)
+            self.step_changed(row, "search")
 
     def step_of_run(self, data: dict) -> dict:
         row = self.steps.get(data.get("id"))
@@ -468,6 +483,10 @@ class _Writer:
 
     def save(self) -> None:
         states = self.runs.values()
+        for state in states:
+            if state.new or state.dirty.intersection(SEARCHED_RUN_FIELDS):
+                state.run.search = run_document(state.run)
+                state.dirty.add("search")
         new_runs = [state.run for state in states if state.new]
         insert_rows(Run, RUN_FIELDS, [[getattr(run, name) for name in RUN_FIELDS] for run in new_runs])
         insert_rows(RunStep, STEP_FIELDS, [[row[name] for name in STEP_FIELDS] for row in self.new_steps])
