@@ -86,7 +86,7 @@ def runs_filter(
     started_before: datetime | None = None,
     q: str | None = None,
 ) -> QuerySet[Run]:
-    """`q` is a run id, or a full-text search (apps.runs.search) of the runs' external ids, agent
+    """`q` is a run id, the start of an external id, or a full-text search (apps.runs.search) of the runs' external ids, agent
     names, inputs, outputs and errors and their steps' names, inputs, outputs and errors: a run
     matches when it or one of its steps does. A bad search raises ApplicationError (400)."""
     if status:
@@ -102,7 +102,9 @@ def runs_filter(
             runs = runs.filter(pk=run_id)
         else:
             sql, params = search.matching_run_ids_sql(search.search_query_parse(q))
-            runs = runs.filter(pk__in=RawSQL(sql, params))
+            # and the start of an external id, as typed (its index serves it)
+            prefix, prefix_params = runs.filter(external_id__startswith=q).order_by().values("pk").query.sql_with_params()
+            runs = runs.filter(pk__in=RawSQL(f"{sql} UNION ALL {prefix}", [*params, *prefix_params]))
     return runs
 
 

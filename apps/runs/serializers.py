@@ -8,9 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.errors import ApplicationError
 from apps.core.fields import StrictIntegerField
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
-from apps.core.errors import ApplicationError
 from apps.runs.search import MAX_QUERY_CHARS, search_query_parse
 from apps.runs.selectors import RUN_ROW_FIELDS, as_uuid
 

@@ -52,22 +52,22 @@ from apps.core.errors import ApplicationError
 from apps.core.sql import Columns, insert_rows, query_values, select_rows, update_row
 from apps.core.timing import ms_between
 from apps.runs.events import (
+    SEARCHED_RUN_FIELDS,
+    SEARCHED_STEP_FIELDS,
     STEP_FIELDS,
     Result,
     Written,
     latency_between,
     metadata_merged,
     new_step_row,
-    SEARCHED_RUN_FIELDS,
-    SEARCHED_STEP_FIELDS,
     not_found,
     run_document,
     run_id_taken,
+    step_document,
     step_id_taken,
     step_index_taken,
     step_is_error,
     step_parent_unknown,
-    step_document,
 )
 from apps.runs.models import FINISHED, Run, RunStatus, RunStep
 from apps.runs.onestep import one_step_write

@@ -1,9 +1,9 @@
 """Full-text search over runs and their steps (apps.runs.search), through the API and the page."""
+# ruff: noqa: RUF001 (Greek and Cyrillic text is the point)
 
 import pytest
 
 from apps.runs.services import run_create, step_create
-from apps.runs.tests.conftest import add_steps
 
 pytestmark = pytest.mark.django_db
 
