@@ -103,7 +103,9 @@ def runs_filter(
         else:
             sql, params = search.matching_run_ids_sql(search.search_query_parse(q))
             # and the start of an external id, as typed (its index serves it)
-            prefix, prefix_params = runs.filter(external_id__startswith=q).order_by().values("pk").query.sql_with_params()
+            prefix, prefix_params = (
+                runs.filter(external_id__startswith=q).order_by().values("pk").query.sql_with_params()
+            )
             runs = runs.filter(pk__in=RawSQL(f"{sql} UNION ALL {prefix}", [*params, *prefix_params]))
     return runs
 

@@ -77,9 +77,10 @@ __all__ = ["Result", "Written", "runs_write"]
 
 ATTEMPTS = 3
 RUN_FIELDS = tuple(f.attname for f in Run._meta.concrete_fields)
-RUN_LEAN = tuple(name for name in RUN_FIELDS if name not in ("input", "output", "metadata", "error"))
+RUN_READ = tuple(name for name in RUN_FIELDS if name != "search")  # written, never read back
+RUN_LEAN = tuple(name for name in RUN_READ if name not in ("input", "output", "metadata", "error"))
 _RUN_COLUMNS = {
-    names: Columns(*(f for f in Run._meta.concrete_fields if f.attname in names)) for names in (RUN_FIELDS, RUN_LEAN)
+    names: Columns(*(f for f in Run._meta.concrete_fields if f.attname in names)) for names in (RUN_READ, RUN_LEAN)
 }
 RUN_EVENTS = ("run.update", "run.end", "run.pause", "run.unpause", "run.abort", "run.restart")
 UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING, RunStatus.PAUSED)
@@ -199,7 +200,7 @@ class _Writer:
                 match.append(f"{name} IN ({', '.join(['%s'] * len(values))})")
                 params += query_values(Run, name, values)
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        names = RUN_FIELDS if full else RUN_LEAN
+        names = RUN_READ if full else RUN_LEAN
         sql = f"SELECT {', '.join(names)} FROM runs WHERE project_id = %s AND ({' OR '.join(match)}) ORDER BY id{lock}"
         for values in select_rows(sql, params, _RUN_COLUMNS[names]):
             self.remember(_RunState(Run.from_db(connection.alias, names, values), new=False))
