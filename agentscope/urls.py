@@ -32,6 +32,7 @@ urlpatterns = [
     *slash_path("api/projects/<uuid:project_id>/stats", dashboard_api.stats),
     path("api/projects", include("apps.projects.api_urls")),
     path("api/runs", include("apps.runs.api_urls")),
+    path("api/sessions", include("apps.runs.api_sessions_urls")),
     path("api/tests", include("apps.testing.api_urls")),
     path("api/test-runs", include("apps.testing.api_test_runs_urls")),
     path("api/breakpoints", include("apps.breakpoints.api_urls")),

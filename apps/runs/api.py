@@ -29,6 +29,7 @@ from apps.runs.serializers import (
     TimelineOutput,
     TimelineRunOutput,
     TimelineStepOutput,
+    search_match,
     step_rows,
 )
 from apps.runs.timeline import timeline_steps, timeline_window
@@ -67,11 +68,16 @@ def run_list(request):
     project_ids = selectors.project_ids_for_user(user=request.user, project_id=filters.get("project_id"))
     runs = selectors.runs_rows(selectors.runs_for_filters(project_ids=project_ids, filters=filters))
     page = selectors.runs_page(runs, cursor=cursor_from(filters), size=filters.get("page_size", RUNS_PAGE_SIZE))
+    results = RunRowOutput(page.runs, many=True).data
+    hits = selectors.search_hits(runs=page.runs, q=filters.get("q"))
+    for row, run in zip(results, page.runs, strict=True):
+        if run.pk in hits:
+            row["match"] = search_match(hits[run.pk])
     return Response(
         {
             "next": page_url(request, cursor=page.older.encode()) if page.older else None,
             "previous": page_url(request, cursor=page.newer.encode()) if page.newer else None,
-            "results": RunRowOutput(page.runs, many=True).data,
+            "results": results,
         }
     )
 

@@ -122,6 +122,11 @@ class Run(UUIDModel):
                 condition=Q(session_id__isnull=False),
             ),
             models.Index(
+                fields=["project", "-started_at"],
+                name="runs_project_session_time_idx",
+                condition=Q(session_id__isnull=False),
+            ),
+            models.Index(
                 fields=["project", "user_id", "-started_at"],
                 name="runs_project_user_idx",
                 condition=Q(user_id__isnull=False),

@@ -219,6 +219,7 @@ def _page(rows: list[Run], *, has_older: bool, has_newer: bool) -> RunsPage:
 RUN_ROW_FIELDS = (
     "id", "project_id", "external_id", "agent_name", "status", "started_at", "ended_at", "created_at",
     "step_count", "error_count", "total_tokens", "duration_ms", "replay_of_id", "replay_from_step",
+    "session_id", "user_id",
 )  # fmt: skip
 
 

@@ -125,10 +125,74 @@ class RunRowOutput(serializers.ModelSerializer):
         fields = list(RUN_ROW_FIELDS)
 
 
+class SearchMatchOutput(serializers.Serializer):
+    step_index = serializers.IntegerField(
+        allow_null=True, help_text="The first step that matched; null: the run itself."
+    )
+    step_name = serializers.CharField(allow_null=True)
+    snippet = serializers.CharField(allow_null=True, help_text="Text around the first hit.")
+    highlights = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="[start, end) of each hit in `snippet`.",
+    )
+
+
+class RunSearchRowOutput(RunRowOutput):
+    match = SearchMatchOutput(required=False, help_text="With `q`: where the run matched.")
+
+
 class RunListOutput(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
-    results = RunRowOutput(many=True)
+    results = RunSearchRowOutput(many=True)
+
+
+def search_match(hit) -> dict:
+    """SearchMatchOutput's shape for a selectors.SearchHit."""
+    snippet, highlights, at = "", [], 0
+    for text, is_hit in hit.snippet.parts if hit.snippet else ():
+        if is_hit:
+            highlights.append([at, at + len(text)])
+        snippet, at = snippet + text, at + len(text)
+    return {
+        "step_index": hit.step_index,
+        "step_name": hit.step_name,
+        "snippet": snippet or None,
+        "highlights": highlights,
+    }
+
+
+class SessionOutput(serializers.Serializer):
+    session_id = serializers.CharField()
+    user_id = serializers.CharField(allow_null=True)
+    runs = serializers.IntegerField()
+    first_at = serializers.DateTimeField()
+    last_at = serializers.DateTimeField()
+    total_tokens = serializers.IntegerField()
+    failed_runs = serializers.IntegerField()
+    error_steps = serializers.IntegerField()
+
+
+class SessionListInput(serializers.Serializer):
+    project_id = serializers.UUIDField(required=False, help_text="One of your projects; default: all of them.")
+    cursor = serializers.CharField(required=False, max_length=1024, help_text="From `next`.")
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=RUNS_MAX_PAGE_SIZE)
+
+
+class SessionListOutput(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    results = SessionOutput(many=True)
+
+
+class TurnOutput(RunRowOutput):
+    class Meta:
+        model = Run
+        fields = [*RUN_ROW_FIELDS, "input", "output", "error"]
+
+
+class SessionDetailOutput(SessionOutput):
+    turns = TurnOutput(many=True, help_text="The session's runs in the order they started, a page at a time.")
+    turns_next = serializers.URLField(allow_null=True)
 
 
 class StepOutput(serializers.ModelSerializer):

@@ -14,4 +14,6 @@ urlpatterns = [
     *slash_path("runs/<uuid:run_id>/replay", views.run_replay, name="replay"),
     *slash_path("runs/<uuid:run_id>/compare/<uuid:other_id>", views.run_compare, name="compare"),
     *slash_path("runs/compare", views.run_compare_pick, name="compare_pick"),
+    *slash_path("sessions", views.session_list, name="sessions"),
+    *slash_path("sessions/<str:session_id>", views.session_detail, name="session"),
 ]

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -20,9 +20,9 @@ from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, trigg
 from apps.core.errors import ApplicationError
 from apps.core.htmx import htmx_target, htmx_wants_part, render_htmx
 from apps.core.timing import ms_between
-from apps.runs import selectors, services
+from apps.runs import selectors, services, sessions
 from apps.runs.compare import runs_compare
-from apps.runs.inspection import chat_messages, chat_reply, error_view, step_model, step_usage
+from apps.runs.inspection import chat_messages, chat_reply, error_view, step_model, step_usage, turn_text
 from apps.runs.models import RunStatus, StepStatus, StepType
 from apps.runs.registry import HEADER, run_page
 from apps.runs.registry import run_list as registered_list
@@ -430,3 +430,47 @@ def run_compare_pick(request):
         messages.error(request, "Pick two runs to compare.")
         return redirect("runs:list")
     return redirect("runs:compare", *picked)
+
+
+# Sessions ----------------------------------------------------------------------------------------
+
+
+@login_required
+def session_list(request):
+    """The current project's sessions by last activity; `cursor` pages further back."""
+    project = request.current_project or None
+    context = {"project": project, "page": None}
+    if project is not None:
+        try:
+            cursor = sessions.SessionCursor.decode(request.GET["cursor"]) if request.GET.get("cursor") else None
+        except ValueError:
+            cursor = None
+        context["page"] = sessions.sessions_page(project_ids=[project.pk], cursor=cursor)
+    return render(request, "runs/sessions.html", context)
+
+
+@login_required
+def session_detail(request, session_id):
+    """A session as one conversation, oldest turn first; htmx asks for the next turns (`cursor`)."""
+    project = request.current_project or None
+    if project is None:
+        raise Http404("No such session.")
+    found = sessions.session_get(project_ids=[project.pk], session_id=session_id)
+    try:
+        cursor = sessions.TurnCursor.decode(request.GET["cursor"]) if request.GET.get("cursor") else None
+    except ValueError:
+        cursor = None
+    page = sessions.session_turns(project_ids=[project.pk], session_id=session_id, cursor=cursor)
+    turns = [_turn(run) for run in page.runs]
+    context = {"project": project, "session": found, "turns": turns, "later": page.later}
+    return render_htmx(request, "runs/session.html", context, partial={"turns-more": "turns"})
+
+
+def _turn(run) -> dict:
+    """A run as one exchange of a conversation: what came in, what went out."""
+    return {
+        "run": run,
+        "said": turn_text(run.input),
+        "answered": turn_text(run.output),
+        "error": error_view(run.error),
+    }

@@ -38,6 +38,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='run',
+            index=models.Index(condition=models.Q(('session_id__isnull', False)), fields=['project', '-started_at'], name='runs_project_session_time_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='run',
             index=models.Index(condition=models.Q(('user_id__isnull', False)), fields=['project', 'user_id', '-started_at'], name='runs_project_user_idx'),
         ),
     ]
