@@ -14,7 +14,14 @@ PAGES = {
     "dashboard:index": lambda s: ["/dashboard", "/dashboard?period=24h", "/dashboard?period=30d"],
     "projects:settings": lambda s: ["/settings", "/settings?tab=api-keys"],
     "projects:new": lambda s: ["/projects/new"],
-    "runs:list": lambda s: ["/runs", "/runs?status=failed"],
+    "runs:list": lambda s: [
+        "/runs",
+        "/runs?status=failed",
+        "/runs?q=mars",
+        "/runs?has_error=true&tool=read_document&latency_min=0&metadata=env%3Dci",
+    ],
+    "runs:sessions": lambda s: ["/sessions"],
+    "runs:session": lambda s: [f"/sessions/{s.session}"],
     "runs:detail": lambda s: [
         f"/runs/{s.run}",
         f"/runs/{s.run}?step=2",

@@ -13,8 +13,9 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import BooleanField, Q, QuerySet, TextField
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Substr
 from django.shortcuts import get_object_or_404
 
@@ -77,27 +78,48 @@ def runs_in_projects(project_ids: list[UUID]) -> QuerySet[Run]:
     return Run.objects.filter(project_id__in=project_ids)
 
 
-def runs_filter(
-    runs: QuerySet[Run],
-    *,
-    status: str | None = None,
-    agent_name: str | None = None,
-    started_after: datetime | None = None,
-    started_before: datetime | None = None,
-    q: str | None = None,
-) -> QuerySet[Run]:
-    """`q` is a run id, the start of an external id, or a full-text search (apps.runs.search) of the runs' external ids, agent
-    names, inputs, outputs and errors and their steps' names, inputs, outputs and errors: a run
-    matches when it or one of its steps does. A bad search raises ApplicationError (400)."""
-    if status:
-        runs = runs.filter(status=status)
-    if agent_name:
-        runs = runs.filter(agent_name=agent_name)
-    if started_after:
-        runs = runs.filter(started_at__gte=started_after)
-    if started_before:
-        runs = runs.filter(started_at__lt=started_before)
-    if q := (q or "").strip():
+# Range filters of the list: `<name>_min` and `<name>_max` (inclusive) on a column of the run. One more
+# range (a cost) is one more line here and two fields in serializers.RunFilterInput.
+RANGE_FILTERS = {"latency": "duration_ms", "tokens": "total_tokens"}
+# Equality filters on a column of the run (each served by an index in Run.Meta.indexes).
+EQUAL_FILTERS = ("status", "agent_name", "session_id", "user_id")
+FILTER_KEYS = (
+    *EQUAL_FILTERS, "started_after", "started_before", "q", "has_error", "tool", "model", "metadata",
+    *(f"{name}_{end}" for name in RANGE_FILTERS for end in ("min", "max")),
+)  # fmt: skip
+
+
+def runs_filter(runs: QuerySet[Run], **filters) -> QuerySet[Run]:
+    """The runs that pass every filter given (FILTER_KEYS; None or "" filters nothing).
+
+    `q` is a run id, the start of an external id, or a full-text search (apps.runs.search) of the
+    runs' external ids, agent names, inputs, outputs and errors and their steps' names, inputs,
+    outputs and errors: a run matches when it or one of its steps does. `tool` and `model` keep the
+    runs with a tool call of that name, an LLM call of that model (`metadata.model`); `metadata` is
+    (key, value): the run's metadata has that key with that value (as text).
+    """
+    runs = runs.filter(**{name: filters[name] for name in EQUAL_FILTERS if filters.get(name)})
+    if filters.get("started_after"):
+        runs = runs.filter(started_at__gte=filters["started_after"])
+    if filters.get("started_before"):
+        runs = runs.filter(started_at__lt=filters["started_before"])
+    for name, column in RANGE_FILTERS.items():
+        if filters.get(f"{name}_min") is not None:
+            runs = runs.filter(**{f"{column}__gte": filters[f"{name}_min"]})
+        if filters.get(f"{name}_max") is not None:
+            runs = runs.filter(**{f"{column}__lte": filters[f"{name}_max"]})
+    if filters.get("has_error") is not None:
+        runs = runs.filter(error_count__gt=0) if filters["has_error"] else runs.filter(error_count=0)
+    if filters.get("tool"):
+        tools = RunStep.objects.filter(run_id=OuterRef("pk"), step_type=StepType.TOOL_CALL, name=filters["tool"])
+        runs = runs.filter(Exists(tools))
+    if filters.get("model"):
+        models_ = RunStep.objects.filter(run_id=OuterRef("pk"), step_type=StepType.LLM_CALL)
+        models_ = models_.alias(model=KeyTextTransform("model", "metadata")).filter(model=filters["model"])
+        runs = runs.filter(Exists(models_))
+    if filters.get("metadata"):
+        runs = _with_metadata(runs, *filters["metadata"])
+    if q := (filters.get("q") or "").strip():
         if run_id := as_uuid(q):
             runs = runs.filter(pk=run_id)
         else:
@@ -110,10 +132,16 @@ def runs_filter(
     return runs
 
 
+def _with_metadata(runs: QuerySet[Run], key: str, value: str) -> QuerySet[Run]:
+    """On PostgreSQL a containment (`@>`) the GIN index on metadata serves; SQLite reads the key."""
+    if connection.vendor == "postgresql":
+        return runs.filter(metadata__contains={key: value})
+    return runs.alias(meta_value=KeyTextTransform(key, "metadata")).filter(meta_value=value)
+
+
 def runs_for_filters(*, project_ids: list[UUID], filters: dict) -> QuerySet[Run]:
     """The runs of the list (API and page alike) for the filters of RunFilterInput."""
-    keys = ("status", "agent_name", "started_after", "started_before", "q")
-    return runs_filter(runs_in_projects(project_ids), **{key: filters.get(key) for key in keys})
+    return runs_filter(runs_in_projects(project_ids), **{key: filters.get(key) for key in FILTER_KEYS})
 
 
 def as_uuid(text: str) -> UUID | None:

@@ -12,7 +12,7 @@ from apps.core.errors import ApplicationError
 from apps.core.fields import StrictIntegerField
 from apps.runs.models import Run, RunStatus, RunStep, StepStatus, StepType
 from apps.runs.search import MAX_QUERY_CHARS, search_query_parse
-from apps.runs.selectors import RUN_ROW_FIELDS, as_uuid
+from apps.runs.selectors import RANGE_FILTERS, RUN_ROW_FIELDS, as_uuid
 
 RUNS_PAGE_SIZE = 50
 RUNS_MAX_PAGE_SIZE = 200
@@ -58,6 +58,26 @@ class InstantField(serializers.Field):
         return value.isoformat()
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class MetadataPairField(serializers.Field):
+    """`key=value`, read as (key, value)."""
+
+    default_error_messages = {"invalid": "Use key=value, e.g. env=production."}
+
+    def to_internal_value(self, data) -> tuple[str, str]:
+        key, sep, value = data.partition("=") if isinstance(data, str) else ("", "", "")
+        if not sep or not key.strip() or len(data) > 512 or "\x00" in data:
+            self.fail("invalid")
+        return key.strip(), value
+
+    def to_representation(self, value):
+        return f"{value[0]}={value[1]}"
+
+
+def _range(help_text: str):
+    return serializers.IntegerField(required=False, min_value=0, max_value=2**62, help_text=help_text)
+
+
 class RunFilterInput(serializers.Serializer):
     """The filters of GET /api/runs and of the /runs page."""
 
@@ -77,6 +97,20 @@ class RunFilterInput(serializers.Serializer):
             " and prefix* words. A run matches when it or one of its steps does."
         ),
     )
+    has_error = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="true: runs with a failed step; false: without."
+    )
+    tool = serializers.CharField(required=False, max_length=255, help_text="Runs that called the tool of this name.")
+    model = serializers.CharField(
+        required=False, max_length=255, help_text="Runs with an LLM call of this model (its `metadata.model`)."
+    )
+    metadata = MetadataPairField(required=False, help_text="`key=value`: the run's metadata has `key` set to `value`.")
+    session_id = serializers.CharField(required=False, max_length=255)
+    user_id = serializers.CharField(required=False, max_length=255)
+    latency_min = _range("Runs that took at least this many milliseconds.")
+    latency_max = _range("Runs that took at most this many milliseconds.")
+    tokens_min = _range("Runs that used at least this many tokens.")
+    tokens_max = _range("Runs that used at most this many tokens.")
     cursor = serializers.CharField(required=False, max_length=512, help_text="From `next` or `previous`.")
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=RUNS_MAX_PAGE_SIZE)
 
@@ -93,6 +127,10 @@ class RunFilterInput(serializers.Serializer):
         after, before = attrs.get("started_after"), attrs.get("started_before")
         if after and before and after >= before:
             raise serializers.ValidationError({"started_before": ["Must be later than started_after."]})
+        for name in RANGE_FILTERS:
+            low, high = attrs.get(f"{name}_min"), attrs.get(f"{name}_max")
+            if low is not None and high is not None and low > high:
+                raise serializers.ValidationError({f"{name}_max": [f"Must be at least {name}_min."]})
         return attrs
 
 
@@ -139,6 +177,10 @@ class SearchMatchOutput(serializers.Serializer):
 
 class RunSearchRowOutput(RunRowOutput):
     match = SearchMatchOutput(required=False, help_text="With `q`: where the run matched.")
+
+    class Meta:
+        model = Run
+        fields = [*RUN_ROW_FIELDS, "match"]
 
 
 class RunListOutput(serializers.Serializer):

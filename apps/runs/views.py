@@ -31,6 +31,22 @@ from apps.runs.serializers import RUNS_PAGE_SIZE, TIMELINE_PAGE_SIZE, RunFilterI
 from apps.runs.timeline import LIVE, run_span_ms, timeline_steps, timeline_window
 
 STATUSES = [RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.PENDING, RunStatus.COMPLETED, RunStatus.FAILED]
+ERROR_CHOICES = (("true", "With failed steps"), ("false", "No failed steps"))
+# The list's filters behind "More filters": (name, label, input type, placeholder)
+TEXT_FILTERS = [
+    {"name": name, "label": label, "type": kind, "placeholder": placeholder}
+    for name, label, kind, placeholder in (
+        ("tool", "Tool", "text", "get_weather"),
+        ("model", "Model", "text", "gpt-4o-mini"),
+        ("metadata", "Metadata", "text", "env=production"),
+        ("session_id", "Session", "text", "session id"),
+        ("user_id", "User", "text", "user id"),
+        ("latency_min", "Latency from (ms)", "number", "0"),
+        ("latency_max", "Latency to (ms)", "number", "any"),
+        ("tokens_min", "Tokens from", "number", "0"),
+        ("tokens_max", "Tokens to", "number", "any"),
+    )
+]
 MAX_TRACKED = 50  # running steps a live timeline keeps refreshing
 
 
@@ -63,8 +79,7 @@ def run_list(request):
         page = selectors.runs_page(
             selectors.runs_preview_rows(runs), cursor=cursor, size=filters.get("page_size", RUNS_PAGE_SIZE)
         )
-        keys = ("status", "agent_name", "started_after", "started_before", "q")
-        filtered = bool(chosen) or any(filters.get(key) for key in keys)
+        filtered = bool(chosen) or any(filters.get(key) not in (None, "") for key in selectors.FILTER_KEYS)
         context |= {
             "page": page,
             "filters": request.GET,
@@ -74,6 +89,9 @@ def run_list(request):
             "columns": registered_list.columns(runs=page.runs),
             "hits": selectors.search_hits(runs=page.runs, q=filters.get("q")),
             "list_filters": registered_list.filters(),
+            "error_choices": ERROR_CHOICES,
+            "text_filters": TEXT_FILTERS,
+            "more_filters": sum(1 for field in TEXT_FILTERS if request.GET.get(field["name"], "").strip()),
         }
         if htmx_target(request) != "runs-results":
             context["agent_names"] = selectors.run_agent_names(project_ids=[project.pk])
