@@ -9,6 +9,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from apps.core.api import validated
 from apps.runs import selectors, services
 from apps.runs.compare import runs_compare
+from apps.runs.registry import run_list as registered_list
 from apps.runs.replay import replay_command, run_replay_create
 from apps.runs.serializers import (
     RUNS_PAGE_SIZE,
@@ -66,7 +67,11 @@ def cursor_from(filters: dict) -> selectors.RunCursor | None:
 def run_list(request):
     filters = validated(RunFilterInput, request.query_params)
     project_ids = selectors.project_ids_for_user(user=request.user, project_id=filters.get("project_id"))
-    runs = selectors.runs_rows(selectors.runs_for_filters(project_ids=project_ids, filters=filters))
+    if errors := registered_list.refused(request.query_params, project_ids=project_ids):
+        raise ValidationError(errors)
+    runs = selectors.runs_for_filters(project_ids=project_ids, filters=filters)
+    runs, _ = registered_list.filtered(runs, request.query_params, project_ids=project_ids)
+    runs = selectors.runs_rows(runs)
     page = selectors.runs_page(runs, cursor=cursor_from(filters), size=filters.get("page_size", RUNS_PAGE_SIZE))
     results = RunRowOutput(page.runs, many=True).data
     hits = selectors.search_hits(runs=page.runs, q=filters.get("q"))

@@ -2,6 +2,7 @@ from datetime import datetime
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from apps.core.models import UUIDModel
@@ -131,6 +132,10 @@ class Run(UUIDModel):
                 name="runs_project_user_idx",
                 condition=Q(user_id__isnull=False),
             ),
+            # "has a failed step": the list's order among the runs with one
+            models.Index(
+                fields=["project", "-started_at"], name="runs_project_errors_idx", condition=Q(error_count__gt=0)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -176,11 +181,19 @@ class RunStep(UUIDModel):
             models.UniqueConstraint(fields=["run", "step_index"], name="idx_run_steps_step_index"),
         ]
         indexes = [
+            # The runs filters "called tool X" and "used model X" find the steps, then their runs.
+            models.Index("name", "run", name="run_steps_tool_idx", condition=Q(step_type="tool_call")),
+            models.Index(
+                KeyTextTransform("model", "metadata"),
+                "run",
+                name="run_steps_model_idx",
+                condition=Q(step_type="llm_call"),
+            ),
             models.Index(
                 fields=["run", "parent_pending_id"],
                 name="run_steps_parent_pending_idx",
                 condition=Q(parent_pending_id__isnull=False),
-            )
+            ),
         ]
 
     def __str__(self) -> str:

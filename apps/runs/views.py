@@ -71,7 +71,8 @@ def run_list(request):
     if project is not None:
         filters, errors = _list_filters(request.GET)
         runs = selectors.runs_for_filters(project_ids=[project.pk], filters=filters)
-        runs, chosen = registered_list.filtered(runs, request.GET)  # the filters the apps above runs add
+        # the filters the apps above runs add
+        runs, chosen = registered_list.filtered(runs, request.GET, project_ids=[project.pk])
         try:
             cursor = selectors.RunCursor.decode(filters["cursor"]) if filters.get("cursor") else None
         except ValueError:
@@ -88,13 +89,13 @@ def run_list(request):
             "has_runs": bool(page.runs) or (filtered and selectors.runs_in_projects([project.pk]).exists()),
             "columns": registered_list.columns(runs=page.runs),
             "hits": selectors.search_hits(runs=page.runs, q=filters.get("q")),
-            "list_filters": registered_list.filters(),
             "error_choices": ERROR_CHOICES,
             "text_filters": TEXT_FILTERS,
             "more_filters": sum(1 for field in TEXT_FILTERS if request.GET.get(field["name"], "").strip()),
         }
         if htmx_target(request) != "runs-results":
             context["agent_names"] = selectors.run_agent_names(project_ids=[project.pk])
+            context["list_filters"] = registered_list.filters(project_ids=[project.pk])
     return render_htmx(request, "runs/list.html", context, partial={"runs-results": "results"})
 
 
