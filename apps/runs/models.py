@@ -2,7 +2,7 @@ from datetime import datetime
 
 from django.db import models
 from django.db.models import Q
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from apps.core.models import UUIDModel
@@ -184,7 +184,7 @@ class RunStep(UUIDModel):
             # The runs filters "called tool X" and "used model X" find the steps, then their runs.
             models.Index("name", "run", name="run_steps_tool_idx", condition=Q(step_type="tool_call")),
             models.Index(
-                KeyTextTransform("model", "metadata"),
+                KeyTransform("model", "metadata"),
                 "run",
                 name="run_steps_model_idx",
                 condition=Q(step_type="llm_call"),

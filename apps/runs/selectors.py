@@ -15,7 +15,7 @@ from uuid import UUID
 from django.db import connection
 from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Substr
 from django.shortcuts import get_object_or_404
 
@@ -115,7 +115,7 @@ def runs_filter(runs: QuerySet[Run], **filters) -> QuerySet[Run]:
         runs = runs.filter(Exists(tools))
     if filters.get("model"):
         models_ = RunStep.objects.filter(run_id=OuterRef("pk"), step_type=StepType.LLM_CALL)
-        models_ = models_.alias(model=KeyTextTransform("model", "metadata")).filter(model=filters["model"])
+        models_ = models_.filter(metadata__model=filters["model"])
         runs = runs.filter(Exists(models_))
     if filters.get("metadata"):
         runs = _with_metadata(runs, *filters["metadata"])
@@ -136,7 +136,7 @@ def _with_metadata(runs: QuerySet[Run], key: str, value: str) -> QuerySet[Run]:
     """On PostgreSQL a containment (`@>`) the GIN index on metadata serves; SQLite reads the key."""
     if connection.vendor == "postgresql":
         return runs.filter(metadata__contains={key: value})
-    return runs.alias(meta_value=KeyTextTransform(key, "metadata")).filter(meta_value=value)
+    return runs.alias(meta_value=KeyTransform(key, "metadata")).filter(meta_value=value)
 
 
 def runs_for_filters(*, project_ids: list[UUID], filters: dict) -> QuerySet[Run]:

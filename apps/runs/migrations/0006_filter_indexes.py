@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='runstep',
-            index=models.Index(django.db.models.fields.json.KeyTextTransform('model', 'metadata'), models.F('run'), condition=models.Q(('step_type', 'llm_call')), name='run_steps_model_idx'),
+            index=models.Index(django.db.models.fields.json.KeyTransform('model', 'metadata'), models.F('run'), condition=models.Q(('step_type', 'llm_call')), name='run_steps_model_idx'),
         ),
     ]
 
