@@ -20,8 +20,9 @@ from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, trigg
 from apps.core.errors import ApplicationError
 from apps.core.htmx import htmx_target, htmx_wants_part, render_htmx
 from apps.core.timing import ms_between
-from apps.runs import selectors, services, sessions
+from apps.runs import search, selectors, services, sessions
 from apps.runs.compare import runs_compare
+from apps.runs.events import SEARCHED_RUN_FIELDS, SEARCHED_STEP_FIELDS
 from apps.runs.inspection import chat_messages, chat_reply, error_view, step_model, step_usage, turn_text
 from apps.runs.models import RunStatus, StepStatus, StepType
 from apps.runs.registry import HEADER, run_page
@@ -205,6 +206,19 @@ def _inspector_context(run, index: int | None, window=None) -> dict:
     }
 
 
+def _found_context(subject, query: str) -> dict:
+    """From a search's results (`?find=`): where the words are in the step (or run) opened, marked."""
+    try:
+        parsed = search.search_query_parse(query) if query.strip() else None
+    except ApplicationError:
+        parsed = None
+    if parsed is None:
+        return {}
+    fields = SEARCHED_STEP_FIELDS if hasattr(subject, "step_index") else SEARCHED_RUN_FIELDS
+    found = search.snippet([getattr(subject, name, None) for name in fields], parsed)
+    return {"found": found, "found_query": query.strip()} if found else {}
+
+
 def _unchanged(run, index: int | None) -> bool:
     """Whether what a watching inspector shows is still in progress: the live run, or its running step."""
     if run.status not in LIVE:
@@ -277,6 +291,7 @@ def run_detail(request, run_id):
     context |= _timeline_section_context(run, request.GET, selected=index)
     context |= _inspector_context(run, index, context["window"])
     context |= _replay_context(run, index, shown=context["step"])
+    context |= _found_context(context["step"] or run, request.GET.get("find", ""))
     context["panels"] = run_page.shown(request=request, run=run)
     context["header_panels"] = [shown for shown in context["panels"] if shown.panel.place == HEADER]
     return render(request, "runs/detail.html", context)

@@ -1,6 +1,8 @@
 """Full-text search over runs and their steps (apps.runs.search), through the API and the page."""
 # ruff: noqa: RUF001 (Greek and Cyrillic text is the point)
 
+import re
+
 import pytest
 
 from apps.runs.services import run_create, step_create
@@ -71,7 +73,7 @@ def corpus(make_run):
 def test_it_finds_words_in_any_script_and_names_the_step(api, client_alice, corpus, q, expected, step):
     assert ids(api.get("/api/runs", {"q": q})) == [str(corpus[expected].pk)]
     html = client_alice.get("/runs", {"q": q}).content.decode()
-    assert f"/runs/{corpus[expected].pk}?step={step}" in html
+    assert f"/runs/{corpus[expected].pk}?step={step}&amp;find=" in html
     assert "<mark>" in html
 
 
@@ -140,3 +142,11 @@ def test_results_page_through_by_cursor(api, make_run):
     third = api.get(second["next"]).json()
     seen = [row["id"] for page in (first, second, third) for row in page["results"]]
     assert sorted(seen) == sorted(str(run.pk) for run in runs) and third["next"] is None
+
+
+def test_the_hit_opens_the_step_with_the_words_marked(client_alice, corpus):
+    html = client_alice.get("/runs", {"q": "возврат"}).content.decode()
+    link = re.search(r'class="search-hit" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    page = client_alice.get(link).content.decode()
+    assert "data-search-found" in page and "<mark>Возврат</mark>" in page
+    assert 'data-step="1"' in page
