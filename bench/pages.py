@@ -213,6 +213,38 @@ def seed_long_run(project, steps: int = 10_000):
     return run
 
 
+def search_urls(page: str, api: str) -> dict:
+    """Issue 17's lines: search, each filter alone and three together, sessions."""
+    from urllib.parse import quote
+
+    lines = {
+        "search, rare word": f"q={RARE_WORD}",
+        "search, common word (first page)": "q=the",
+        "search, common word, Chinese": f"q={quote('订单')}",
+        "search, prefix": "q=refu*",
+        "search, phrase": f"q={quote(chr(34) + 'refund please' + chr(34))}",
+        "filter: failed steps": "has_error=true",
+        "filter: tool": "tool=issue_refund",
+        "filter: model": "model=claude-3-haiku",
+        "filter: metadata key=value": "metadata=env%3Dstaging",
+        "filter: session": "session_id=s-123",
+        "filter: user": "user_id=u-42",
+        "filter: latency range": "latency_min=39000&latency_max=39500",
+        "filter: tokens range": "tokens_min=19900",
+        "filters: tool + model + failed steps": "tool=web_search&model=gpt-4o&has_error=true",
+        "filters: search + agent + metadata": "q=refund&agent_name=triage&metadata=env%3Dprod",
+    }
+    urls = {}
+    for label, query in lines.items():
+        urls[f"{label} (page)"] = (f"{page}&{query}", None)
+        urls[f"{label} (API)"] = (f"{api}&{query}", None)
+    urls["sessions page"] = ("/sessions", None)
+    urls["sessions API"] = ("/api/sessions", None)
+    urls["session page, 5,000 runs"] = (f"/sessions/{LONG_SESSION}", None)
+    urls["session API, 5,000 runs"] = (f"/api/sessions/{LONG_SESSION}", None)
+    return urls
+
+
 def measure(client, url: str, repeat: int, headers: dict | None = None) -> str:
     client.get(url, headers=headers)  # warm caches and connections
     samples, status = [], None
@@ -292,6 +324,7 @@ def main() -> None:
         "run API (first 1,000 steps)": (f"/api/runs/{long_run.id}", None),
         "steps API, after 5000": (f"/api/runs/{long_run.id}/steps?after=5000", None),
         "timeline API, after 5000": (f"/api/runs/{long_run.id}/timeline?after=5000", None),
+        **search_urls(page, f"/api/runs/?project_id={project.id}"),
         "dashboard (7d)": (f"/dashboard?project={project.id}", None),
         "dashboard, 24h": (f"/dashboard?project={project.id}&period=24h", None),
         "dashboard, 30d": (f"/dashboard?project={project.id}&period=30d", None),
