@@ -150,3 +150,16 @@ def test_the_hit_opens_the_step_with_the_words_marked(client_alice, corpus):
     page = client_alice.get(link).content.decode()
     assert "data-search-found" in page and "<mark>Возврат</mark>" in page
     assert 'data-step="1"' in page
+
+
+def test_reindex_makes_rows_written_before_search_findable(api, corpus):
+    from django.core.management import call_command
+
+    from apps.runs.models import Run, RunStep
+
+    RunStep.objects.update(search=None)
+    Run.objects.update(search=None)
+    assert ids(api.get("/api/runs", {"q": "refund"})) == []
+    call_command("search_reindex", batch=2)
+    assert ids(api.get("/api/runs", {"q": "refund"})) == [str(corpus["latin"].pk)]
+    assert ids(api.get("/api/runs", {"q": "ru-bot"})) == [str(corpus["cyrillic"].pk)]
