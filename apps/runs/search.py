@@ -11,6 +11,7 @@ text, which an FTS5 table mirrors by triggers (migration 0005).
 A query is words (all must be in one run or one step), "exact phrases" and `prefix*` words.
 """
 
+import json
 import re
 import unicodedata
 from collections import defaultdict
@@ -187,6 +188,24 @@ def matching_run_ids_sql(query: SearchQuery) -> tuple[str, list]:
     steps, step_params = match_sql("run_steps", query)
     sql = f'SELECT "runs"."id" FROM "runs" WHERE {runs} UNION ALL SELECT "run_steps"."run_id" FROM "run_steps" WHERE {steps}'
     return sql, run_params + step_params
+
+
+# A query matching many steps is answered by walking the runs newest first and checking each (the first
+# page fills after a few dozen); one matching few, from the index (a walk would read every run). Which,
+# PostgreSQL's own estimate says (its statistics keep the most common words); SQLite's FTS5 answers both.
+COMMON_MATCHES = 5_000
+
+
+def is_common(query: SearchQuery) -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM run_steps WHERE search @@ CAST(%s AS tsquery)", [query.tsquery()]
+        )
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return plan[0]["Plan"]["Plan Rows"] > COMMON_MATCHES
 
 
 # Snippets ------------------------------------------------------------------------------------------

@@ -120,16 +120,23 @@ def runs_filter(runs: QuerySet[Run], **filters) -> QuerySet[Run]:
     if filters.get("metadata"):
         runs = _with_metadata(runs, *filters["metadata"])
     if q := (filters.get("q") or "").strip():
-        if run_id := as_uuid(q):
-            runs = runs.filter(pk=run_id)
-        else:
-            sql, params = search.matching_run_ids_sql(search.search_query_parse(q))
-            # and the start of an external id, as typed (its index serves it)
-            prefix, prefix_params = (
-                runs.filter(external_id__startswith=q).order_by().values("pk").query.sql_with_params()
-            )
-            runs = runs.filter(pk__in=RawSQL(f"{sql} UNION ALL {prefix}", [*params, *prefix_params]))
+        runs = runs.filter(pk=run_id) if (run_id := as_uuid(q)) else _searched(runs, q)
     return runs
+
+
+def _searched(runs: QuerySet[Run], q: str) -> QuerySet[Run]:
+    """The runs matching the search `q`, or whose external id starts with it (as typed: its index serves it)."""
+    query = search.search_query_parse(q)
+    if search.is_common(query):  # walk the runs in the list's order, checking each
+        run_sql, run_params = search.match_sql("runs", query)
+        step_sql, step_params = search.match_sql("run_steps", query)
+        # OFFSET 0: checked run by run; else PostgreSQL hashes every matching step first (seconds)
+        steps = f'EXISTS (SELECT 1 FROM "run_steps" WHERE "run_steps"."run_id" = "runs"."id" AND {step_sql} OFFSET 0)'
+        matched = RawSQL(f"({run_sql} OR {steps})", [*run_params, *step_params], BooleanField())
+        return runs.filter(Q(matched) | Q(external_id__startswith=q))
+    sql, params = search.matching_run_ids_sql(query)
+    prefix, prefix_params = runs.filter(external_id__startswith=q).order_by().values("pk").query.sql_with_params()
+    return runs.filter(pk__in=RawSQL(f"{sql} UNION ALL {prefix}", [*params, *prefix_params]))
 
 
 def _with_metadata(runs: QuerySet[Run], key: str, value: str) -> QuerySet[Run]:

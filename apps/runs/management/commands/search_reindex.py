@@ -8,7 +8,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--batch", type=int, default=1000)
-        parser.add_argument("--all", dest="everything", action="store_true", help="every run and step, not only those without words")
+        parser.add_argument(
+            "--all", dest="everything", action="store_true", help="every run and step, not only those without words"
+        )
 
     def handle(self, *args, batch, everything, **options):
         runs, steps = search_reindex(batch=batch, everything=everything)
