@@ -190,22 +190,26 @@ def matching_run_ids_sql(query: SearchQuery) -> tuple[str, list]:
     return sql, run_params + step_params
 
 
-# A query matching many steps is answered by walking the runs newest first and checking each (the first
-# page fills after a few dozen); one matching few, from the index (a walk would read every run). Which,
-# PostgreSQL's own estimate says (its statistics keep the most common words); SQLite's FTS5 answers both.
-COMMON_MATCHES = 5_000
+# A query matching many steps is answered by walking the runs newest first and checking each (a page
+# fills after about 50 x steps / matches checks); one matching few, from the index (reading each match:
+# a walk would read every run). Which is cheaper, PostgreSQL's own estimate of the matches says (its
+# statistics keep the most common words): a walk when the matches outnumber sqrt(WALK_COST x steps).
+WALK_COST = 150
+MIN_COMMON = 5_000
 
 
 def is_common(query: SearchQuery) -> bool:
     if connection.vendor != "postgresql":
-        return False
+        return False  # SQLite's FTS5 answers both from its index
     with connection.cursor() as cursor:
         cursor.execute(
             "EXPLAIN (FORMAT JSON) SELECT 1 FROM run_steps WHERE search @@ CAST(%s AS tsquery)", [query.tsquery()]
         )
         plan = cursor.fetchone()[0]
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'run_steps'")
+        steps = max(cursor.fetchone()[0], 0)
     plan = json.loads(plan) if isinstance(plan, str) else plan
-    return plan[0]["Plan"]["Plan Rows"] > COMMON_MATCHES
+    return plan[0]["Plan"]["Plan Rows"] > max(MIN_COMMON, (WALK_COST * steps) ** 0.5)
 
 
 # Snippets ------------------------------------------------------------------------------------------
