@@ -163,3 +163,14 @@ def test_reindex_makes_rows_written_before_search_findable(api, corpus):
     call_command("search_reindex", batch=2)
     assert ids(api.get("/api/runs", {"q": "refund"})) == [str(corpus["latin"].pk)]
     assert ids(api.get("/api/runs", {"q": "ru-bot"})) == [str(corpus["cyrillic"].pk)]
+
+
+def test_the_walk_and_the_index_find_the_same_runs(api, corpus, make_run, monkeypatch):
+    """On PostgreSQL a common word walks the runs and a rare one reads the index: same answers."""
+    from apps.runs import search
+
+    queries = ["refund", '"Возврат денег"', "πληρω*", "退款申请", "PaymentError", "nothing-here", "zh-bot"]
+    by_index = {q: ids(api.get("/api/runs", {"q": q})) for q in queries}
+    monkeypatch.setattr(search, "MIN_COMMON", -1)
+    monkeypatch.setattr(search, "WALK_COST", 0)
+    assert {q: ids(api.get("/api/runs", {"q": q})) for q in queries} == by_index
