@@ -264,7 +264,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--database", default="agentscope_pages")
-    parser.add_argument("--only", default="", help="measure only the lines whose label contains this")
+    parser.add_argument("--only", default="", help="measure only the lines whose label contains this (a,b: either)")
     args = parser.parse_args()
 
     setup_django(args.database, recreate=args.reseed)
@@ -335,7 +335,8 @@ def main() -> None:
         "stats API (7d)": (f"/api/projects/{project.id}/stats", None),
         "stats API, 30d": (f"/api/projects/{project.id}/stats?period=30d", None),
     }
-    urls = {label: target for label, target in urls.items() if args.only in label}
+    wanted = args.only.split(",")
+    urls = {label: target for label, target in urls.items() if any(part in label for part in wanted)}
     print(f"\n{total:,} runs in the project; {args.repeat} requests each; server time in ms (in-process)")
     print(f"{'what':40} {'p50':>8} {'p95':>8}   status")
     for label, (url, headers) in urls.items():
@@ -343,7 +344,7 @@ def main() -> None:
             print(f"{label:40} {'-':>8} {'-':>8}   {url}")
             continue
         print(f"{label:40} {measure(client, url, args.repeat, headers)}", flush=True)
-    if "dashboard" in args.only or not args.only:
+    if "dashboard" in wanted or not args.only:
         from apps.runs.models import AgentDay, RollupDay
 
         RollupDay.objects.filter(project=project).delete()

@@ -132,6 +132,10 @@ class Run(UUIDModel):
                 name="runs_project_user_idx",
                 condition=Q(user_id__isnull=False),
             ),
+            # Range filters: a narrow range is read from these and sorted (a walk in time order would read
+            # most of the project); a wide one walks the list's order and the planner takes that instead.
+            models.Index(fields=["project", "total_tokens"], name="runs_project_tokens_idx"),
+            models.Index(fields=["project", "duration_ms"], name="runs_project_duration_idx"),
             # "has a failed step": the list's order among the runs with one
             models.Index(
                 fields=["project", "-started_at"], name="runs_project_errors_idx", condition=Q(error_count__gt=0)

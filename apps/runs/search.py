@@ -201,15 +201,17 @@ MIN_COMMON = 5_000
 def is_common(query: SearchQuery) -> bool:
     if connection.vendor != "postgresql":
         return False  # SQLite's FTS5 answers both from its index
+    matches = 0
     with connection.cursor() as cursor:
-        cursor.execute(
-            "EXPLAIN (FORMAT JSON) SELECT 1 FROM run_steps WHERE search @@ CAST(%s AS tsquery)", [query.tsquery()]
-        )
-        plan = cursor.fetchone()[0]
-        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'run_steps'")
-        steps = max(cursor.fetchone()[0], 0)
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    return plan[0]["Plan"]["Plan Rows"] > max(MIN_COMMON, (WALK_COST * steps) ** 0.5)
+        for table in ("runs", "run_steps"):  # a run matches by itself (its agent's name, say) or by a step
+            cursor.execute(
+                f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {table} WHERE search @@ CAST(%s AS tsquery)", [query.tsquery()]
+            )
+            plan = cursor.fetchone()[0]
+            matches += (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
+        cursor.execute("SELECT sum(greatest(reltuples, 0)) FROM pg_class WHERE relname IN ('runs', 'run_steps')")
+        rows = float(cursor.fetchone()[0] or 0)
+    return matches > max(MIN_COMMON, (WALK_COST * rows) ** 0.5)
 
 
 # Snippets ------------------------------------------------------------------------------------------
