@@ -7,13 +7,14 @@ costs what the first does; each page is served by an index that starts with the 
 
 import base64
 import binascii
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, TextField
+from django.db.models import BooleanField, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Substr
@@ -111,12 +112,16 @@ def runs_filter(runs: QuerySet[Run], **filters) -> QuerySet[Run]:
     if filters.get("has_error") is not None:
         runs = runs.filter(error_count__gt=0) if filters["has_error"] else runs.filter(error_count=0)
     if filters.get("tool"):
-        tools = RunStep.objects.filter(run_id=OuterRef("pk"), step_type=StepType.TOOL_CALL, name=filters["tool"])
-        runs = runs.filter(Exists(tools))
+        runs = runs.filter(_run_has_step("name = %s", StepType.TOOL_CALL, filters["tool"]))
     if filters.get("model"):
-        models_ = RunStep.objects.filter(run_id=OuterRef("pk"), step_type=StepType.LLM_CALL)
-        models_ = models_.filter(metadata__model=filters["model"])
-        runs = runs.filter(Exists(models_))
+        if connection.vendor == "postgresql":
+            runs = runs.filter(
+                _run_has_step("(metadata -> 'model') = %s::jsonb", StepType.LLM_CALL, json.dumps(filters["model"]))
+            )
+        else:
+            runs = runs.filter(
+                _run_has_step("json_extract(metadata, '$.model') = %s", StepType.LLM_CALL, filters["model"])
+            )
     if filters.get("metadata"):
         runs = _with_metadata(runs, *filters["metadata"])
     if q := (filters.get("q") or "").strip():
@@ -137,6 +142,18 @@ def _searched(runs: QuerySet[Run], q: str) -> QuerySet[Run]:
     sql, params = search.matching_run_ids_sql(query)
     prefix, prefix_params = runs.filter(external_id__startswith=q).order_by().values("pk").query.sql_with_params()
     return runs.filter(pk__in=RawSQL(f"{sql} UNION ALL {prefix}", [*params, *prefix_params]))
+
+
+def _run_has_step(condition: str, step_type: str, value) -> RawSQL:
+    """The run has a step of `step_type` meeting `condition`, checked run by run along the list's order
+    through the step indexes ((name, run) for tools, (metadata->'model', run) for models): OFFSET 0 keeps
+    PostgreSQL from joining from every such step first, which its estimates of these indexes mislead."""
+    sql = (
+        'EXISTS (SELECT 1 FROM "run_steps" WHERE "run_steps"."run_id" = "runs"."id"'
+        f' AND "run_steps"."step_type" = %s AND {condition}'
+        + (" OFFSET 0)" if connection.vendor == "postgresql" else ")")
+    )
+    return RawSQL(sql, [step_type, value], BooleanField())
 
 
 def _with_metadata(runs: QuerySet[Run], key: str, value: str) -> QuerySet[Run]:
