@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "apps.core",
     "apps.accounts",
+    "apps.orgs",
     "apps.projects",
     "apps.runs",
     "apps.testing",
@@ -172,6 +173,24 @@ CACHES = {
     "default": _redis if REDIS_URL else _local,
     "throttles": _redis if REDIS_URL else ({**_local, "LOCATION": "throttles"} if TESTING else _database),
 }
+
+# Email (invitations): the console in development, SMTP from EMAIL_URL in production, e.g.
+# EMAIL_URL=smtp+tls://user:password@smtp.example.com:587, parsed by django-environ into Django 6.1's MAILERS.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+_email_options = {
+    option: _email[key]
+    for key, option in [
+        ("EMAIL_HOST", "host"),
+        ("EMAIL_PORT", "port"),
+        ("EMAIL_HOST_USER", "username"),
+        ("EMAIL_HOST_PASSWORD", "password"),
+        ("EMAIL_USE_TLS", "use_tls"),
+        ("EMAIL_USE_SSL", "use_ssl"),
+    ]
+    if _email.get(key) not in (None, "")
+}
+MAILERS = {"default": {"BACKEND": _email["EMAIL_BACKEND"], "OPTIONS": _email_options}}
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="AgentScope <agentscope@localhost>")
 
 # CORS: the brief's .env.example writes a JSON list; a comma-separated list works too.
 _cors = env("CORS_ORIGINS", default="http://localhost:5173")

@@ -9,6 +9,7 @@ from apps.core import views as core_views
 from apps.core.urls import slash_path
 from apps.dashboard import api as dashboard_api
 from apps.ingest.otlp import api as otlp_api
+from apps.orgs import api as orgs_api
 from apps.projects import api as projects_api
 
 handler404 = "apps.core.views.not_found"
@@ -31,6 +32,8 @@ urlpatterns = [
     path("api/auth/", include("apps.accounts.api_urls")),
     *slash_path("api/projects/<uuid:project_id>/stats", dashboard_api.stats),
     path("api/projects", include("apps.projects.api_urls")),
+    path("api/orgs", include("apps.orgs.api_urls")),
+    *slash_path("api/invitations/accept", orgs_api.invitation_accept),
     path("api/runs", include("apps.runs.api_urls")),
     path("api/sessions", include("apps.runs.api_sessions_urls")),
     path("api/tests", include("apps.testing.api_urls")),

@@ -7,6 +7,9 @@ from apps.accounts.models import User
 from apps.breakpoints.models import Breakpoint, BreakpointHit
 from apps.core.models import CacheEntry
 from apps.mcp.models import McpLog, McpTool, McpToolVersion
+from apps.orgs.audit import Actor
+from apps.orgs.models import AuditEntry
+from apps.orgs.services import invitation_create
 from apps.projects.services import api_key_create
 from apps.runs.models import AgentDay, RollupDay, Run, RunStep
 from apps.testing.models import Test, TestBackfill, TestRun
@@ -42,6 +45,11 @@ def one_of_each(project):
         project=project, day=run.started_at.date(), agent_name="bot", runs=1, failed=0, duration_sum=5, duration_count=1
     )
     McpLog.objects.create(project=project, tool=tool, run=run, log_type="response", request={"url": "x"})
+    actor = Actor(user=project.user, ip="192.0.2.1")
+    invitation_create(
+        organization=project.organization, email="dan@example.com", role="viewer", by_role="owner", actor=actor,
+        accept_url=lambda raw: raw,
+    )  # fmt: skip
 
 
 def test_every_model_is_registered():
@@ -74,3 +82,15 @@ def test_json_is_shown_indented(admin_client):
 def test_it_requires_staff(client_alice):
     response = client_alice.get(reverse("admin:runs_run_changelist"))
     assert response.status_code == 302
+
+
+@pytest.mark.usefixtures("one_of_each")
+def test_the_audit_log_is_read_only_in_the_admin(admin_client):
+    entry = AuditEntry.objects.get()
+    url = reverse("admin:orgs_auditentry_change", args=[entry.pk])
+    page = admin_client.get(url).content.decode()
+    assert "member.invited" in page and 'name="_save"' not in page
+    admin_client.post(url, {"action": "nothing.happened"})
+    admin_client.post(reverse("admin:orgs_auditentry_delete", args=[entry.pk]), {"post": "yes"})
+    assert admin_client.get(reverse("admin:orgs_auditentry_add")).status_code == 403
+    assert AuditEntry.objects.get().action == "member.invited"

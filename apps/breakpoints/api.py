@@ -18,6 +18,7 @@ from apps.breakpoints.serializers import (
 from apps.core.api import validated
 from apps.core.errors import ErrorOutput
 from apps.core.pagination import paginated, paginates
+from apps.orgs.audit import actor_from_request
 from apps.projects.selectors import project_get
 from apps.runs.models import RunStep
 from apps.runs.selectors import run_get_for_user
@@ -33,8 +34,8 @@ def breakpoint_list(request):
         breakpoints = selectors.breakpoints_for_user(user=request.user, project_id=query.get("project_id"))
         return paginated(request, breakpoints, BreakpointOutput)
     data = validated(BreakpointInput, request.data)
-    project = project_get(user=request.user, project_id=data.pop("project_id"))
-    breakpoint = services.breakpoint_create(project=project, **data)
+    project = project_get(user=request.user, project_id=data.pop("project_id"), action="breakpoint.write")
+    breakpoint = services.breakpoint_create(project=project, actor=actor_from_request(request), **data)
     return Response(BreakpointOutput(breakpoint).data, status=201)
 
 
@@ -43,22 +44,24 @@ def breakpoint_list(request):
 @extend_schema(methods=["DELETE"], responses={204: None})
 @api_view(["GET", "PATCH", "DELETE"])
 def breakpoint_detail(request, breakpoint_id):
-    breakpoint = selectors.breakpoint_get(user=request.user, breakpoint_id=breakpoint_id)
+    action = "read" if request.method == "GET" else "breakpoint.write"
+    breakpoint = selectors.breakpoint_get(user=request.user, breakpoint_id=breakpoint_id, action=action)
     if request.method == "DELETE":
-        services.breakpoint_delete(breakpoint=breakpoint)
+        services.breakpoint_delete(breakpoint=breakpoint, actor=actor_from_request(request))
         return Response(status=204)
     if request.method == "PATCH":
         data = validated(BreakpointUpdateInput, request.data, partial=True)
-        breakpoint = services.breakpoint_update(breakpoint=breakpoint, data=data)
+        breakpoint = services.breakpoint_update(breakpoint=breakpoint, data=data, actor=actor_from_request(request))
     return Response(BreakpointOutput(breakpoint).data)
 
 
 @extend_schema(request=ToggleInput, responses={200: BreakpointOutput})
 @api_view(["POST"])
 def breakpoint_toggle(request, breakpoint_id):
-    breakpoint = selectors.breakpoint_get(user=request.user, breakpoint_id=breakpoint_id)
+    breakpoint = selectors.breakpoint_get(user=request.user, breakpoint_id=breakpoint_id, action="breakpoint.write")
     data = validated(ToggleInput, request.data)
-    breakpoint = services.breakpoint_toggle(breakpoint=breakpoint, enabled=data.get("enabled"))
+    actor = actor_from_request(request)
+    breakpoint = services.breakpoint_toggle(breakpoint=breakpoint, enabled=data.get("enabled"), actor=actor)
     return Response(BreakpointOutput(breakpoint).data)
 
 
@@ -69,7 +72,9 @@ def breakpoint_test(request):
     data = validated(BreakpointTestInput, request.data)
     if "step_id" in data:
         step = get_object_or_404(
-            RunStep.objects.select_related("run"), pk=data["step_id"], run__project__user=request.user
+            RunStep.objects.select_related("run"),
+            pk=data["step_id"],
+            run__project__organization__memberships__user=request.user,
         )
     else:
         project = project_get(user=request.user, project_id=data["project_id"])
@@ -88,7 +93,8 @@ def breakpoint_test(request):
 )
 @api_view(["POST"])
 def run_resume_api(request, run_id):
-    run = run_get_for_user(user=request.user, run_id=run_id)
-    hit = services.run_resume(run=run, user=request.user, **validated(ResumeInput, request.data))
+    run = run_get_for_user(user=request.user, run_id=run_id, action="run.resume")
+    data = validated(ResumeInput, request.data)
+    hit = services.run_resume(run=run, user=request.user, actor=actor_from_request(request), **data)
     run.refresh_from_db(fields=["status", "error", "ended_at"])
     return Response(ResumeOutput({"hit": hit, "run": run}).data)

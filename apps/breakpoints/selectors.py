@@ -1,9 +1,9 @@
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.breakpoints.models import Breakpoint, BreakpointHit, ConditionType, HitAction, HitPhase, HitStatus
 from apps.projects.models import Project
-from apps.projects.selectors import project_get
+from apps.projects.selectors import project_authorize, project_get
 from apps.runs.models import Run, RunStep
 
 
@@ -11,11 +11,16 @@ def breakpoints_for_user(*, user, project_id=None) -> QuerySet[Breakpoint]:
     """The user's breakpoints, in one of their projects when `project_id` is given (else 404)."""
     if project_id is not None:
         return project_get(user=user, project_id=project_id).breakpoints.all()
-    return Breakpoint.objects.filter(project__user=user)
+    return Breakpoint.objects.filter(project__organization__memberships__user=user)
 
 
-def breakpoint_get(*, user, breakpoint_id) -> Breakpoint:
-    return get_object_or_404(Breakpoint, pk=breakpoint_id, project__user=user)
+def breakpoint_get(*, user, breakpoint_id, action: str = "read") -> Breakpoint:
+    breakpoints = Breakpoint.objects.select_related("project").filter(project__organization__memberships__user=user)
+    breakpoint = get_object_or_404(
+        breakpoints.annotate(member_role=F("project__organization__memberships__role")), pk=breakpoint_id
+    )
+    project_authorize(user=user, project=breakpoint.project, action=action, role=breakpoint.member_role)
+    return breakpoint
 
 
 def breakpoints_enabled_for(*, run: Run, phase: str) -> list[Breakpoint]:

@@ -10,6 +10,7 @@ from apps.breakpoints.selectors import breakpoints_enabled_for, hit_control, hit
 from apps.breakpoints.validation import condition_validate
 from apps.core.errors import ApplicationError
 from apps.core.timing import ms_between
+from apps.orgs.audit import Actor, audit_record
 from apps.projects.models import Project
 from apps.runs.models import Run, RunStep, StepStatus
 from apps.runs.selectors import run_lock
@@ -24,9 +25,10 @@ def breakpoint_create(
     name: str | None = None,
     agent_name: str | None = None,
     enabled: bool = True,
+    actor: Actor | None = None,
 ) -> Breakpoint:
     value = condition_validate(condition_type=condition_type, condition_value=condition_value)
-    return Breakpoint.objects.create(
+    breakpoint = Breakpoint.objects.create(
         project=project,
         name=name or None,
         condition_type=condition_type,
@@ -34,9 +36,22 @@ def breakpoint_create(
         agent_name=agent_name or None,
         enabled=enabled,
     )
+    _audit(actor, breakpoint, "breakpoint.created", {"condition_type": condition_type, "condition_value": value})
+    return breakpoint
 
 
-def breakpoint_update(*, breakpoint: Breakpoint, data: dict) -> Breakpoint:
+_AUDITED = ("name", "condition_type", "condition_value", "agent_name", "enabled")
+
+
+def _audit(actor, breakpoint: Breakpoint, action: str, changes: dict | None = None) -> None:
+    audit_record(
+        actor=actor, organization_id=breakpoint.project.organization_id, action=action, target=breakpoint,
+        changes=changes,
+    )  # fmt: skip
+
+
+def breakpoint_update(*, breakpoint: Breakpoint, data: dict, actor: Actor | None = None) -> Breakpoint:
+    before = {field: getattr(breakpoint, field) for field in _AUDITED}
     if "condition_type" in data or "condition_value" in data:
         condition_type = data.get("condition_type", breakpoint.condition_type)
         # A new type without a new value starts from nothing rather than the old type's value.
@@ -50,17 +65,26 @@ def breakpoint_update(*, breakpoint: Breakpoint, data: dict) -> Breakpoint:
     if "enabled" in data:
         breakpoint.enabled = data["enabled"]
     breakpoint.save()
+    changes = {
+        field: [was, getattr(breakpoint, field)] for field, was in before.items() if was != getattr(breakpoint, field)
+    }
+    if changes:
+        _audit(actor, breakpoint, "breakpoint.changed", changes)
     return breakpoint
 
 
-def breakpoint_delete(*, breakpoint: Breakpoint) -> None:
+def breakpoint_delete(*, breakpoint: Breakpoint, actor: Actor | None = None) -> None:
+    _audit(actor, breakpoint, "breakpoint.deleted")
     breakpoint.delete()
 
 
-def breakpoint_toggle(*, breakpoint: Breakpoint, enabled: bool | None = None) -> Breakpoint:
+def breakpoint_toggle(*, breakpoint: Breakpoint, enabled: bool | None = None, actor: Actor | None = None) -> Breakpoint:
     """Set `enabled`, or flip it when not given."""
+    was = breakpoint.enabled
     breakpoint.enabled = (not breakpoint.enabled) if enabled is None else enabled
     breakpoint.save(update_fields=["enabled", "updated_at"])
+    if was != breakpoint.enabled:
+        _audit(actor, breakpoint, "breakpoint.changed", {"enabled": [was, breakpoint.enabled]})
     return breakpoint
 
 
@@ -190,7 +214,9 @@ def _run_abort(*, run: Run, hit: BreakpointHit, user) -> dict:
     return error
 
 
-def run_resume(*, run: Run, user, action: str, input=None, output=None, hit_id=None) -> BreakpointHit:
+def run_resume(
+    *, run: Run, user, action: str, input=None, output=None, hit_id=None, actor: Actor | None = None
+) -> BreakpointHit:
     """A person's decision on the run's waiting step: continue (maybe with edited input), skip
     with an output, or abort the run. 409 when nothing waits or someone else decided first."""
     hit = _waiting_hit(run=run, hit_id=hit_id)
@@ -211,6 +237,10 @@ def run_resume(*, run: Run, user, action: str, input=None, output=None, hit_id=N
         else:
             _step_record(run=run, hit=hit, user=user)
             _run_back_to_running(run)
+        audit_record(
+            actor=actor, organization_id=run.project.organization_id, action=f"run.{status}", target=run,
+            changes={"decision": action, "step": hit.step_id and str(hit.step_id), "input_edited": input is not None},
+        )  # fmt: skip
     return hit
 
 

@@ -20,6 +20,8 @@ from apps.breakpoints.forms import EXAMPLES, BreakpointForm, JsonBoxError, parse
 from apps.breakpoints.models import ConditionType, HitPhase
 from apps.core.errors import ApplicationError
 from apps.core.htmx import htmx_wants_part, render_htmx
+from apps.orgs.audit import actor_from_request
+from apps.projects.selectors import project_authorize
 from apps.runs.selectors import run_get_for_user
 
 LIST = "breakpoints/list.html"
@@ -36,9 +38,10 @@ def _toast(request, response, toast: tuple[str, str] | None):
     return response
 
 
-def _project_or_404(request):
+def _project_or_404(request, action: str = "read"):
     if not request.current_project:
         raise Http404("Create a project first.")
+    project_authorize(user=request.user, project=request.current_project, action=action)
     return request.current_project
 
 
@@ -89,11 +92,12 @@ def breakpoint_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def breakpoint_new(request):
-    project = _project_or_404(request)
+    project = _project_or_404(request, "breakpoint.write")
     form = BreakpointForm(request.POST or None)
     if request.method == "POST" and "refresh" not in request.POST and form.is_valid():
         try:
-            breakpoint = services.breakpoint_create(project=project, **form.service_data())
+            actor = actor_from_request(request)
+            breakpoint = services.breakpoint_create(project=project, actor=actor, **form.service_data())
         except ApplicationError as exc:
             form.add_service_errors(exc)
         else:
@@ -104,11 +108,12 @@ def breakpoint_new(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def breakpoint_edit(request, breakpoint_id):
-    breakpoint = selectors.breakpoint_get(user=request.user, breakpoint_id=breakpoint_id)
+    breakpoint = selectors.breakpoint_get(user=request.user, breakpoint_id=breakpoint_id, action="breakpoint.write")
     form = BreakpointForm(request.POST or None, initial=BreakpointForm.initial_for(breakpoint))
     if request.method == "POST" and "refresh" not in request.POST and form.is_valid():
         try:
-            breakpoint = services.breakpoint_update(breakpoint=breakpoint, data=form.service_data())
+            actor = actor_from_request(request)
+            breakpoint = services.breakpoint_update(breakpoint=breakpoint, data=form.service_data(), actor=actor)
         except ApplicationError as exc:
             form.add_service_errors(exc)
         else:
@@ -120,10 +125,10 @@ def breakpoint_edit(request, breakpoint_id):
 @login_required
 @require_POST
 def breakpoint_toggle(request, breakpoint_id):
-    breakpoint = selectors.breakpoint_get(user=request.user, breakpoint_id=breakpoint_id)
+    breakpoint = selectors.breakpoint_get(user=request.user, breakpoint_id=breakpoint_id, action="breakpoint.write")
     wanted = request.POST.get("enabled")
     enabled = None if wanted is None else wanted.lower() in ("1", "true", "on")
-    breakpoint = services.breakpoint_toggle(breakpoint=breakpoint, enabled=enabled)
+    breakpoint = services.breakpoint_toggle(breakpoint=breakpoint, enabled=enabled, actor=actor_from_request(request))
     if breakpoint.enabled:
         message = f"{_named(breakpoint)} is on: matching steps will pause."
     else:
@@ -137,9 +142,9 @@ def breakpoint_toggle(request, breakpoint_id):
 @login_required
 @require_POST
 def breakpoint_delete(request, breakpoint_id):
-    breakpoint = selectors.breakpoint_get(user=request.user, breakpoint_id=breakpoint_id)
+    breakpoint = selectors.breakpoint_get(user=request.user, breakpoint_id=breakpoint_id, action="breakpoint.write")
     message, project = f"{_named(breakpoint)} deleted.", breakpoint.project
-    services.breakpoint_delete(breakpoint=breakpoint)
+    services.breakpoint_delete(breakpoint=breakpoint, actor=actor_from_request(request))
     if not htmx_wants_part(request):
         messages.success(request, message)
         return redirect("breakpoints:list")
@@ -262,7 +267,7 @@ def _parse_decision(post) -> tuple[str, dict]:
 @login_required
 @require_POST
 def run_resume(request, run_id):
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id, action="run.resume")
     decision = request.POST.get("decision")
     hit_id = _uuid_or_404(request.POST["hit_id"]) if request.POST.get("hit_id") else None
     typed = {name: request.POST[name] for name in ("input", "output") if name in request.POST}
@@ -273,7 +278,8 @@ def run_resume(request, run_id):
     except JsonBoxError as exc:
         return _render_controls(request, run, typed=typed, errors={DECISIONS[decision][1]: str(exc)})
     try:
-        services.run_resume(run=run, user=request.user, action=action, hit_id=hit_id, **argument)
+        actor = actor_from_request(request)
+        services.run_resume(run=run, user=request.user, action=action, hit_id=hit_id, actor=actor, **argument)
     except ApplicationError as exc:
         if exc.status == 409:
             return _after_resume(request, run, ("error", _conflict_message(run, hit_id, exc)))

@@ -49,8 +49,12 @@ class AutoSchema(openapi.AutoSchema):
             errors["400"] = 'Invalid input: `{"detail": ..., "errors": {field: [...]}}` names each field at fault.'
         if not all(isinstance(permission, AllowAny) for permission in self.view.get_permissions()):
             errors["401"] = "No credentials, or credentials that are invalid, expired or revoked."
-        if self.method not in SAFE_METHODS and any(isinstance(a, SessionAuthentication) for a in authentication):
-            errors["403"] = "A browser session without its CSRF token."
+        by_person = any(isinstance(a, SessionAuthentication) for a in authentication)
+        if by_person and ("/api/orgs" in self.path or self.method not in SAFE_METHODS):
+            # apps.orgs.permissions.authorize: inside the organization, a role too low is a 403.
+            errors["403"] = "Your role in the organization is too low for this (the detail names the role needed)" + (
+                ", or a browser session without its CSRF token." if self.method not in SAFE_METHODS else "."
+            )
         if "path" in where or "page" in named or any(name.endswith("_id") for name in named):
             errors["404"] = "Not found among what these credentials may see (another tenant's is a 404 too)."
         if body:

@@ -6,12 +6,17 @@ surrogate (`"\\ud800"` is valid JSON but not valid Unicode). Both are replaced w
 stored rather than answered with a 500. Bytes that are not UTF-8 are replaced the same way.
 `NaN` and `Infinity` are refused: they are not JSON and jsonb would refuse them; so is a number too
 large for a float (`1e400`), which Python would read as infinity.
+
+orjson reads most bodies (four to ten times faster than `json`, and as strict: no NaN, no infinity,
+no lone surrogate); what it refuses or would read otherwise (an integer of 19 digits or more, which
+it makes a float) goes through `json`, which answers the error or keeps the exact integer.
 """
 
 import json
 import math
 import re
 
+import orjson
 from django.conf import settings
 from rest_framework import exceptions, status
 from rest_framework.parsers import BaseParser
@@ -19,6 +24,7 @@ from rest_framework.parsers import BaseParser
 MAX_DEPTH = 100
 _ESCAPED_UNSAFE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
+_LONG_NUMBER = re.compile(r"\d{19}")  # orjson reads an integer this long as a float
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -55,16 +61,23 @@ def parse_json(raw: bytes):
 
 def parse_json_text(text: str):
     try:
-        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except RecursionError:
-        raise _too_deep() from None
-    except ValueError as exc:
-        raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
+        data = _json_loads(text) if _LONG_NUMBER.search(text) else orjson.loads(text)
+    except orjson.JSONDecodeError:  # json's answer: its error, or what it reads that orjson doesn't
+        data = _json_loads(text)
     if _ESCAPED_UNSAFE.search(text):
         return json_clean(data)
     if isinstance(data, dict | list) and text.count("[") + text.count("{") > MAX_DEPTH:
         depth_check(data)  # what json_clean checks, without copying a body that needs no cleaning
     return data
+
+
+def _json_loads(text: str):
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError as exc:
+        raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
 
 
 def json_clean(value, *, unsafe: bool = True, depth: int = 0):

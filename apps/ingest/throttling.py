@@ -1,10 +1,14 @@
+import math
+
 from rest_framework.settings import api_settings
 
 from apps.core.throttling import CountingThrottle
 from apps.projects.models import ApiKey
 
 DEFAULT_RATES = {"ingest": "6000/min", "ingest_control": "3000/min"}
+LEASE_SHARE = 100  # a worker leases this share of the rate at a time (at least one request)
 _PREVIOUS: dict[str, tuple[int, int]] = {}  # cache key -> (window, the count of the window before it)
+_LEASES: dict[str, list[int]] = {}  # cache key -> [window, requests this process leased and has not used]
 
 
 class IngestThrottle(CountingThrottle):
@@ -16,8 +20,17 @@ class IngestThrottle(CountingThrottle):
     A sliding window of two counters (this window's and the last one's, weighted by how much of it
     the sliding window still covers), not DRF's list of every request's time: that list, read and
     written whole on every request, held 6,000 timestamps for a busy key (a fifth of a step post's
-    CPU, and 50 KB each way per request once the cache is Redis). An allowed request costs one call
-    to the cache: the last window's count no longer changes, so each process reads it once.
+    CPU, and 50 KB each way per request once the cache is Redis). The last window's count no longer
+    changes, so each process reads it once.
+
+    Each process leases a slice of the rate (a hundredth, `LEASE_SHARE`, at least one request) from
+    the shared count in one call to the cache, and counts it down in memory: most requests cost the
+    cache nothing (with the database cache, a call is a transaction of four round trips). The
+    window's shared count includes what the workers leased and have not used yet, so the rate is
+    never exceeded; a key can be refused early by at most the unused leases of the other workers
+    (one hundredth of the rate each). A lease is granted only where the sliding window has room
+    for all of it, and that room only grows as the window slides on, so a leased request is always
+    within the rate; a lease ends with its window (what is left of it stays counted there).
     """
 
     scope = "ingest"
@@ -36,17 +49,30 @@ class IngestThrottle(CountingThrottle):
             return True
         now = self.timer()
         window = int(now // self.duration)
+        lease = _LEASES.get(self.key)
+        if lease is not None and lease[0] == window and lease[1] > 0:
+            lease[1] -= 1
+            return True
         self.elapsed, self.previous = now - window * self.duration, self.previous_count(window)
+        size = self.lease_size()
         current = f"{self.key}:{window}"
         try:
-            count = self.cache.incr(current)
+            count = self.cache.incr(current, size)
         except ValueError:  # the window's first request
-            count = 1 if self.cache.add(current, 1, timeout=2 * self.duration) else self.cache.incr(current)
-        if self.previous * (1 - self.elapsed / self.duration) + count > self.num_requests:
-            self.cache.decr(current)  # a refused request doesn't count
-            self.current = count - 1
+            count = size if self.cache.add(current, size, timeout=2 * self.duration) else self.cache.incr(current, size)
+        # Requests the sliding window has room for, besides those counted before this lease.
+        room = self.num_requests - self.previous * (1 - self.elapsed / self.duration) - (count - size)
+        granted = max(0, min(size, math.floor(room)))
+        if granted < size:
+            self.cache.decr(current, size - granted)  # what can't be used doesn't count
+        if not granted:
+            self.current = count - size
             return False
+        _LEASES[self.key] = [window, granted - 1]  # this request is the first of the lease
         return True
+
+    def lease_size(self) -> int:
+        return max(1, self.num_requests // LEASE_SHARE)
 
     def previous_count(self, window: int) -> int:
         known = _PREVIOUS.get(self.key)

@@ -35,7 +35,11 @@ def _with_usage(tools: QuerySet[McpTool]) -> QuerySet[McpTool]:
 
 
 def tools_for_user(*, user, project_id=None, server_name=None, changed=None) -> QuerySet[McpTool]:
-    tools = McpTool.objects.filter(project__user=user)
+    tools = McpTool.objects.filter(project__organization__memberships__user=user)
+    return _filtered_tools(tools, project_id=project_id, server_name=server_name, changed=changed)
+
+
+def _filtered_tools(tools, *, project_id=None, server_name=None, changed=None) -> QuerySet[McpTool]:
     if project_id is not None:
         tools = tools.filter(project_id=project_id)
     if server_name is not None:
@@ -47,12 +51,14 @@ def tools_for_user(*, user, project_id=None, server_name=None, changed=None) -> 
 
 def tools_for_project(*, project: Project, **filters) -> QuerySet[McpTool]:
     """The tools tab: each tool with its call and error counts and its changed flag."""
-    return tools_for_user(user=project.user, project_id=project.pk, **filters)
+    return _filtered_tools(McpTool.objects.filter(project=project), **filters)
 
 
 def tool_get(*, user, tool_id) -> McpTool:
     """The user's tool, or 404: another tenant's tool must look like no tool at all."""
-    return get_object_or_404(_with_usage(McpTool.objects.filter(project__user=user)), pk=tool_id)
+    return get_object_or_404(
+        _with_usage(McpTool.objects.filter(project__organization__memberships__user=user)), pk=tool_id
+    )
 
 
 def tool_detail(*, user, tool_id, recent: int = RECENT_LOGS) -> McpTool:
@@ -76,9 +82,13 @@ def tool_versions(*, tool: McpTool) -> list[McpToolVersion]:
 # Logs --------------------------------------------------------------------------------------------
 
 
-def logs_for_user(
+def logs_for_user(*, user, **filters) -> QuerySet[McpLog]:
+    return _filtered_logs(McpLog.objects.filter(project__organization__memberships__user=user), **filters)
+
+
+def _filtered_logs(
+    logs,
     *,
-    user,
     project_id=None,
     tool_id=None,
     log_type=None,
@@ -88,7 +98,6 @@ def logs_for_user(
     created_before=None,
     schema_violation=None,
 ) -> QuerySet[McpLog]:
-    logs = McpLog.objects.filter(project__user=user)
     filters = {
         "project_id": project_id,
         "tool_id": tool_id,
@@ -106,11 +115,13 @@ def logs_for_user(
 
 def logs_for_project(*, project: Project, **filters) -> QuerySet[McpLog]:
     """The logs tab, newest first, with filters as in `logs_for_user`."""
-    return logs_for_user(user=project.user, project_id=project.pk, **filters)
+    return _filtered_logs(McpLog.objects.filter(project=project), **filters)
 
 
 def log_get(*, user, log_id) -> McpLog:
-    return get_object_or_404(McpLog.objects.filter(project__user=user).select_related("tool"), pk=log_id)
+    return get_object_or_404(
+        McpLog.objects.filter(project__organization__memberships__user=user).select_related("tool"), pk=log_id
+    )
 
 
 # Stats -------------------------------------------------------------------------------------------

@@ -8,6 +8,10 @@ def projects(request) -> dict:
         return {}
     current = getattr(request, "current_project", None)
     return {
-        "user_projects": projects_for_user(user=user).only("id", "name"),
+        # Grouped by organization in the switcher: picking a project picks its organization too.
+        "user_projects": projects_for_user(user=user)
+        .select_related("organization")
+        .only("id", "name", "organization__id", "organization__name")
+        .order_by("organization__name", "organization_id", "name"),
         "current_project": current if current else None,
     }

@@ -39,3 +39,27 @@ class ProjectDeleteForm(forms.Form):
         if typed != self.project.name.strip():
             raise forms.ValidationError("Type the project name exactly to delete it.")
         return typed
+
+
+class OrganizationForm(forms.Form):
+    name = forms.CharField(label="Organization name", max_length=255)
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("An organization needs a name.")
+        return name
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(max_length=255, widget=forms.EmailInput(attrs={"placeholder": "teammate@example.com"}))
+    role = forms.ChoiceField(
+        choices=[("viewer", "Viewer"), ("member", "Member"), ("admin", "Admin"), ("owner", "Owner")]
+    )
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.CharField(required=False, max_length=64)
+    actor = forms.CharField(
+        required=False, max_length=255, widget=forms.TextInput(attrs={"placeholder": "Email or key"})
+    )

@@ -6,12 +6,15 @@ from django.db import models
 from django.utils import timezone
 
 from apps.core.models import TimestampedModel, UUIDModel
+from apps.orgs.models import Organization
 
 KEY_PREFIX = "as_"
 PREFIX_LENGTH = 11  # "as_" and the first 8 characters of the secret
 
 
 class Project(TimestampedModel):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="projects")
+    # Who created the project (the brief's column); who may see it is the organization's business.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects")
     name = models.CharField(max_length=255)
     description = models.TextField(blank=True, null=True)

@@ -8,10 +8,13 @@ from apps.projects.models import ApiKey, Project
 class ProjectOutput(serializers.ModelSerializer):
     class Meta:
         model = Project
-        fields = ["id", "user_id", "name", "description", "created_at", "updated_at"]
+        fields = ["id", "organization_id", "user_id", "name", "description", "created_at", "updated_at"]
 
 
 class ProjectInput(serializers.Serializer):
+    organization_id = serializers.UUIDField(
+        required=False, help_text="The organization to create it in (admins and owners); else your personal one."
+    )
     name = StrictCharField(max_length=255)
     description = StrictCharField(required=False, allow_blank=True, allow_null=True)
 

@@ -3,6 +3,9 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.services import user_register
+from apps.orgs.audit import Actor, audit_record
+from apps.orgs.models import Organization
+from apps.orgs.services import invitation_accept, personal_org
 from apps.projects.models import PREFIX_LENGTH, ApiKey, Project
 
 DEFAULT_PROJECT_NAME = "Default project"
@@ -10,32 +13,61 @@ DEFAULT_PROJECT_NAME = "Default project"
 
 @transaction.atomic
 def account_signup(*, email: str, password: str, name: str | None = None) -> tuple[User, Project]:
-    """Register a user and give them their default project, selected."""
+    """Register a user and give them their personal organization and its default project, selected."""
     user = user_register(email=email, password=password, name=name)
     project = project_create(user=user, name=DEFAULT_PROJECT_NAME, description="Created with your account.")
     project_select(user=user, project=project)
     return user, project
 
 
-def project_create(*, user: User, name: str, description: str | None = None) -> Project:
-    return Project.objects.create(user=user, name=name, description=description)
+@transaction.atomic
+def account_signup_invited(*, invitation, email: str, password: str, name: str | None = None, ip=None) -> User:
+    """Register through an invitation's link: the account (with its own organization), then the
+    organization it was invited to, whose first project is selected."""
+    user, _ = account_signup(email=email, password=password, name=name)
+    invitation_accept(invitation=invitation, user=user, ip=ip)
+    first = invitation.organization.projects.order_by("created_at").first()
+    if first is not None:
+        project_select(user=user, project=first)
+    return user
 
 
-def project_update(*, project: Project, data: dict) -> Project:
+@transaction.atomic
+def project_create(
+    *,
+    user: User,
+    name: str,
+    description: str | None = None,
+    organization: Organization | None = None,
+    actor: Actor | None = None,
+) -> Project:
+    """A project in `organization`, or else in the user's personal organization (made if need be)."""
+    organization = organization or personal_org(user=user)
+    project = Project.objects.create(organization=organization, user=user, name=name, description=description)
+    audit_record(actor=actor, organization_id=organization.pk, action="project.created", target=project)
+    return project
+
+
+def project_update(*, project: Project, data: dict, actor: Actor | None = None) -> Project:
+    changes = {}
     for field in ("name", "description"):
-        if field in data:
+        if field in data and data[field] != getattr(project, field):
+            changes[field] = [getattr(project, field), data[field]]
             setattr(project, field, data[field])
     project.save(update_fields=["name", "description", "updated_at"])
+    if changes:
+        action = "project.renamed" if "name" in changes else "project.updated"
+        audit_record(
+            actor=actor, organization_id=project.organization_id, action=action, target=project, changes=changes
+        )
     return project
 
 
 @transaction.atomic
-def project_delete(*, project: Project) -> None:
-    user = project.user
+def project_delete(*, project: Project, actor: Actor | None = None) -> None:
+    audit_record(actor=actor, organization_id=project.organization_id, action="project.deleted", target=project)
     project.delete()
-    if user.selected_project_id == project.pk:
-        user.selected_project_id = None
-        user.save(update_fields=["selected_project_id"])
+    User.objects.filter(selected_project_id=project.pk).update(selected_project_id=None)
 
 
 def project_select(*, user: User, project: Project) -> None:
@@ -44,19 +76,27 @@ def project_select(*, user: User, project: Project) -> None:
         user.save(update_fields=["selected_project_id"])
 
 
-def api_key_create(*, project: Project, name: str | None = None) -> tuple[ApiKey, str]:
+def api_key_create(*, project: Project, name: str | None = None, actor: Actor | None = None) -> tuple[ApiKey, str]:
     """A new key and its raw value, which is never stored and so can be shown only now."""
     raw = ApiKey.generate()
     key = ApiKey.objects.create(
         project=project, name=name or None, key_hash=ApiKey.hash(raw), key_prefix=raw[:PREFIX_LENGTH]
     )
+    audit_record(
+        actor=actor, organization_id=project.organization_id, action="api_key.created", target=key,
+        changes={"project": str(project.pk), "prefix": key.key_prefix},
+    )  # fmt: skip
     return key, raw
 
 
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+def api_key_revoke(*, api_key: ApiKey, actor: Actor | None = None) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor, organization_id=api_key.project.organization_id, action="api_key.revoked", target=api_key,
+            changes={"project": str(api_key.project_id), "prefix": api_key.key_prefix},
+        )  # fmt: skip
     return api_key
 
 

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from apps.core.api import validated
+from apps.orgs.audit import actor_from_request
 from apps.runs import selectors, services
 from apps.runs.compare import runs_compare
 from apps.runs.registry import run_list as registered_list
@@ -96,9 +97,10 @@ def run_list(request):
 @extend_schema(methods=["DELETE"], tags=["runs"], responses={204: None, 404: NOT_FOUND})
 @api_view(["GET", "DELETE"])
 def run_detail(request, run_id):
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    action = "run.delete" if request.method == "DELETE" else "read"
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id, action=action)
     if request.method == "DELETE":
-        services.run_delete(run=run)
+        services.run_delete(run=run, actor=actor_from_request(request))
         return Response(status=204)
     page = selectors.steps_page(step_values(run), size=STEPS_MAX_PAGE_SIZE)
     body = RunRowOutput(run).data | {key: getattr(run, key) for key in ("input", "output", "metadata", "error")}
@@ -187,7 +189,7 @@ def run_timeline(request, run_id):
 )
 @api_view(["POST"])
 def run_replay(request, run_id):
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id, action="run.replay")
     replay = run_replay_create(run=run, **validated(ReplayInput, request.data))
     replay.command = replay_command(replay)
     return Response(ReplayOutput(replay).data, status=201)

@@ -14,14 +14,14 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import BooleanField, Q, QuerySet, TextField
+from django.db.models import BooleanField, F, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Substr
 from django.shortcuts import get_object_or_404
 
 from apps.projects.models import Project
-from apps.projects.selectors import project_get
+from apps.projects.selectors import project_authorize, project_get, projects_for_user
 from apps.runs import search
 from apps.runs.models import Run, RunStep, StepType
 
@@ -47,9 +47,12 @@ def step_get_for_run(*, run: Run, step_id: UUID) -> RunStep:
     return get_object_or_404(RunStep, run=run, pk=step_id)
 
 
-def run_get_for_user(*, user, run_id: UUID) -> Run:
-    """A run of one of the user's projects, or 404."""
-    return get_object_or_404(Run.objects.select_related("project"), pk=run_id, project__user=user)
+def run_get_for_user(*, user, run_id: UUID, action: str = "read") -> Run:
+    """A run of one of the user's organizations' projects, or 404; 403 if their role can't do `action`."""
+    runs = Run.objects.select_related("project").filter(project__organization__memberships__user=user)
+    run = get_object_or_404(runs.annotate(member_role=F("project__organization__memberships__role")), pk=run_id)
+    project_authorize(user=user, project=run.project, action=action, role=run.member_role)
+    return run
 
 
 def step_at(*, run: Run, index: int) -> RunStep | None:
@@ -69,7 +72,7 @@ def project_ids_for_user(*, user, project_id: UUID | None = None) -> list[UUID]:
     """The ids of the user's projects, or just `project_id` when it is one of them (else 404)."""
     if project_id is not None:
         return [project_get(user=user, project_id=project_id).pk]
-    return list(Project.objects.filter(user=user).values_list("pk", flat=True))
+    return list(projects_for_user(user=user).values_list("pk", flat=True))
 
 
 def runs_in_projects(project_ids: list[UUID]) -> QuerySet[Run]:

@@ -14,6 +14,7 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+from apps.orgs.audit import Actor, audit_record
 from apps.projects.models import Project
 from apps.runs.models import Run, RunStep
 from apps.runs.rollup import rollup_days_touch, rollup_key
@@ -81,9 +82,13 @@ def run_restart(*, run: Run, status: str, started_at: datetime) -> None:
 
 
 @transaction.atomic
-def run_delete(*, run: Run) -> None:
+def run_delete(*, run: Run, actor: Actor | None = None) -> None:
     """Deletes the run with its steps; test runs, MCP logs and replays that named it keep a null."""
     day = rollup_key(run)[0]
+    audit_record(
+        actor=actor, organization_id=run.project.organization_id, action="run.deleted", target=run,
+        changes={"project": str(run.project_id), "agent_name": run.agent_name, "steps": run.step_count},
+    )  # fmt: skip
     run.delete()
     rollup_days_touch(project_id=run.project_id, days={day}, now=timezone.now())
 

@@ -20,6 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, trigg
 from apps.core.errors import ApplicationError
 from apps.core.htmx import htmx_target, htmx_wants_part, render_htmx
 from apps.core.timing import ms_between
+from apps.orgs.audit import actor_from_request
 from apps.runs import search, selectors, services, sessions
 from apps.runs.compare import runs_compare
 from apps.runs.events import SEARCHED_RUN_FIELDS, SEARCHED_STEP_FIELDS
@@ -104,8 +105,8 @@ def run_list(request):
 @require_POST
 def run_delete(request, run_id):
     """From a row of the list (htmx: the row goes, a toast says so) or from the run page (a redirect)."""
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    services.run_delete(run=run)
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id, action="run.delete")
+    services.run_delete(run=run, actor=actor_from_request(request))
     steps = f"{run.step_count:,} step{'' if run.step_count == 1 else 's'}"
     message = f"Run of {run.agent_name or 'an unnamed agent'} deleted, with its {steps}."
     if request.htmx:
@@ -427,7 +428,7 @@ def _replay_fields(post) -> tuple[dict, dict]:
 @require_POST
 def run_replay(request, run_id):
     """The Replay dialog's form: the new pending run and the command that runs it (or the errors)."""
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id, action="run.replay")
     data, errors = _replay_fields(request.POST)
     replay = None
     if not errors:

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from apps.core.api import validated
 from apps.core.errors import ErrorOutput
 from apps.core.pagination import paginated, paginates
+from apps.orgs.audit import actor_from_request
 from apps.projects.selectors import project_get
 from apps.testing import selectors, services
 from apps.testing.serializers import (
@@ -34,8 +35,8 @@ def test_list(request):
             project_get(user=request.user, project_id=filters["project_id"])
         return paginated(request, selectors.tests_for_user(user=request.user, **filters), TestOutput)
     data = validated(TestCreateInput, request.data, omit_none=True)
-    project = project_get(user=request.user, project_id=data.pop("project_id"))
-    test = services.test_create(project=project, **data)
+    project = project_get(user=request.user, project_id=data.pop("project_id"), action="test.write")
+    test = services.test_create(project=project, actor=actor_from_request(request), **data)
     return Response(TestOutput(selectors.test_get(user=request.user, test_id=test.pk)).data, status=201)
 
 
@@ -44,13 +45,15 @@ def test_list(request):
 @extend_schema(methods=["DELETE"], responses={204: None})
 @api_view(["GET", "PATCH", "DELETE"])
 def test_detail(request, test_id):
-    test = selectors.test_get(user=request.user, test_id=test_id)
+    action = "read" if request.method == "GET" else "test.write"
+    test = selectors.test_get(user=request.user, test_id=test_id, action=action)
     if request.method == "GET":
         return Response(TestOutput(test).data)
     if request.method == "DELETE":
-        services.test_delete(test=test)
+        services.test_delete(test=test, actor=actor_from_request(request))
         return Response(status=204)
-    services.test_update(test=test, data=validated(TestInput, request.data, partial=True))
+    data = validated(TestInput, request.data, partial=True)
+    services.test_update(test=test, data=data, actor=actor_from_request(request))
     return Response(TestOutput(selectors.test_get(user=request.user, test_id=test_id)).data)
 
 
@@ -61,7 +64,7 @@ def test_detail(request, test_id):
 )
 @api_view(["POST"])
 def test_run(request, test_id):
-    test = selectors.test_get(user=request.user, test_id=test_id)
+    test = selectors.test_get(user=request.user, test_id=test_id, action="test.write")
     data = validated(TestExecuteInput, request.data, omit_none=True)
     test_run = services.test_execute(test=test, run_id=data.get("run_id"))
     return Response(TestRunOutput(test_run).data, status=201)
@@ -75,7 +78,7 @@ def test_run(request, test_id):
 )
 @api_view(["POST"])
 def test_backfill(request, test_id):
-    test = selectors.test_get(user=request.user, test_id=test_id)
+    test = selectors.test_get(user=request.user, test_id=test_id, action="test.write")
     data = validated(TestBackfillInput, request.data)
     backfill = services.test_backfill_start(test=test, count=data["count"])
     return Response(TestBackfillOutput(backfill).data, status=202)

@@ -2,12 +2,13 @@
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from apps.projects.models import Project
+from apps.projects.selectors import project_authorize
 from apps.runs.models import Run, RunStatus
 from apps.testing.models import Test, TestBackfill, TestRun, TestRunStatus
 
@@ -43,7 +44,11 @@ def _with_health(tests: QuerySet[Test]) -> QuerySet[Test]:
 
 
 def tests_for_user(*, user, project_id=None, test_type=None, enabled=None) -> QuerySet[Test]:
-    tests = Test.objects.filter(project__user=user)
+    tests = Test.objects.filter(project__organization__memberships__user=user)
+    return _filtered_tests(tests, project_id=project_id, test_type=test_type, enabled=enabled)
+
+
+def _filtered_tests(tests, *, project_id=None, test_type=None, enabled=None) -> QuerySet[Test]:
     if project_id is not None:
         tests = tests.filter(project_id=project_id)
     if test_type is not None:
@@ -55,20 +60,23 @@ def tests_for_user(*, user, project_id=None, test_type=None, enabled=None) -> Qu
 
 def tests_for_project(*, project: Project, test_type=None, enabled=None) -> QuerySet[Test]:
     """The tests page: each test with last status, pass rate (`Test.pass_rate`) and run count."""
-    return tests_for_user(user=project.user, project_id=project.pk, test_type=test_type, enabled=enabled)
+    return _filtered_tests(Test.objects.filter(project=project), test_type=test_type, enabled=enabled)
 
 
-def test_get(*, user, test_id) -> Test:
-    """The user's test with its health numbers, or 404: another tenant's test looks like none at all."""
-    return get_object_or_404(
-        _with_health(Test.objects.filter(project__user=user)).select_related("project"), pk=test_id
-    )
+def test_get(*, user, test_id, action: str = "read") -> Test:
+    """The user's test with its health numbers, or 404: another tenant's test looks like none at all;
+    403 naming the role needed if the user's role can't do `action`."""
+    tests = Test.objects.filter(project__organization__memberships__user=user)
+    tests = _with_health(tests).annotate(member_role=F("project__organization__memberships__role"))
+    test = get_object_or_404(tests.select_related("project"), pk=test_id)
+    project_authorize(user=user, project=test.project, action=action, role=test.member_role)
+    return test
 
 
 def test_runs_for_user(
     *, user, project_id=None, test_id=None, run_id=None, status=None, executed_after=None, executed_before=None
 ) -> QuerySet[TestRun]:
-    test_runs = TestRun.objects.filter(test__project__user=user)
+    test_runs = TestRun.objects.filter(test__project__organization__memberships__user=user)
     filters = {
         "test__project_id": project_id,
         "test_id": test_id,
@@ -82,7 +90,9 @@ def test_runs_for_user(
 
 
 def test_run_get(*, user, test_run_id) -> TestRun:
-    return get_object_or_404(TestRun.objects.select_related("test"), pk=test_run_id, test__project__user=user)
+    return get_object_or_404(
+        TestRun.objects.select_related("test"), pk=test_run_id, test__project__organization__memberships__user=user
+    )
 
 
 def test_runs_for_test(*, test: Test, status=None) -> QuerySet[TestRun]:

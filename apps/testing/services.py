@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
+from apps.orgs.audit import Actor, audit_record
 from apps.projects.models import Project
 from apps.runs.models import Run
 from apps.testing import selectors
@@ -25,15 +26,28 @@ UPDATABLE = ("name", "description", "test_type", "config", "enabled")
 
 
 def test_create(
-    *, project: Project, name: str, test_type: str, config: dict, description: str | None = None, enabled: bool = True
+    *,
+    project: Project,
+    name: str,
+    test_type: str,
+    config: dict,
+    description: str | None = None,
+    enabled: bool = True,
+    actor: Actor | None = None,
 ) -> Test:
     config = validate_config(test_type=test_type, config=config, project=project)
-    return Test.objects.create(
+    test = Test.objects.create(
         project=project, name=name, description=description, test_type=test_type, config=config, enabled=enabled
     )
+    _audit(actor, test, "test.created", {"test_type": test_type, "config": config})
+    return test
 
 
-def test_update(*, test: Test, data: dict) -> Test:
+def _audit(actor, test: Test, action: str, changes: dict | None = None) -> None:
+    audit_record(actor=actor, organization_id=test.project.organization_id, action=action, target=test, changes=changes)
+
+
+def test_update(*, test: Test, data: dict, actor: Actor | None = None) -> Test:
     """Change the given fields; a new type or config is validated as a whole (config is replaced, not merged)."""
     if "test_type" in data or "config" in data:
         validate_config(
@@ -42,21 +56,28 @@ def test_update(*, test: Test, data: dict) -> Test:
             project=test.project,
         )
     changed = [field for field in UPDATABLE if field in data]
+    changes = {field: [getattr(test, field), data[field]] for field in changed if getattr(test, field) != data[field]}
     for field in changed:
         setattr(test, field, data[field])
     if changed:
         test.save(update_fields=[*changed, "updated_at"])
+    if changes:
+        _audit(actor, test, "test.changed", changes)
     return test
 
 
-def test_delete(*, test: Test) -> None:
+def test_delete(*, test: Test, actor: Actor | None = None) -> None:
+    _audit(actor, test, "test.deleted")
     test.delete()
 
 
-def test_toggle(*, test: Test, enabled: bool | None = None) -> Test:
+def test_toggle(*, test: Test, enabled: bool | None = None, actor: Actor | None = None) -> Test:
     """Set `enabled`, or flip it when not given."""
+    was = test.enabled
     test.enabled = (not test.enabled) if enabled is None else enabled
     test.save(update_fields=["enabled", "updated_at"])
+    if was != test.enabled:
+        _audit(actor, test, "test.changed", {"enabled": [was, test.enabled]})
     return test
 
 

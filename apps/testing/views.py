@@ -16,6 +16,8 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigg
 
 from apps.core.errors import ApplicationError
 from apps.core.htmx import htmx_target, render_htmx
+from apps.orgs.audit import actor_from_request
+from apps.projects.selectors import project_authorize
 from apps.testing import selectors, services
 from apps.testing.evaluators.assertion import SYMBOLS
 from apps.testing.evaluators.base import short
@@ -65,10 +67,11 @@ def test_new(request):
     project = request.current_project or None
     if project is None:
         return redirect("testing:list")
+    project_authorize(user=request.user, project=project, action="test.write")
     editor = _new_editor(project, request.POST if request.method == "POST" else None)
     if request.method == "POST" and editor.handle(request.POST.get("editor_action")) and editor.is_valid():
         try:
-            test = services.test_create(project=project, **editor.test_fields())
+            test = services.test_create(project=project, actor=actor_from_request(request), **editor.test_fields())
         except ApplicationError as exc:
             editor.add_service_errors(exc)
         else:
@@ -81,11 +84,11 @@ def test_new(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def test_edit(request, test_id):
-    test = selectors.test_get(user=request.user, test_id=test_id)
+    test = selectors.test_get(user=request.user, test_id=test_id, action="test.write")
     editor = _edit_editor(test, request.POST if request.method == "POST" else None)
     if request.method == "POST" and editor.handle(request.POST.get("editor_action")) and editor.is_valid():
         try:
-            services.test_update(test=test, data=editor.test_fields())
+            services.test_update(test=test, data=editor.test_fields(), actor=actor_from_request(request))
         except ApplicationError as exc:
             editor.add_service_errors(exc)
         else:
@@ -97,9 +100,9 @@ def test_edit(request, test_id):
 @login_required
 @require_POST
 def test_delete(request, test_id):
-    test = selectors.test_get(user=request.user, test_id=test_id)
+    test = selectors.test_get(user=request.user, test_id=test_id, action="test.write")
     name, count = test.name, test.run_count
-    services.test_delete(test=test)
+    services.test_delete(test=test, actor=actor_from_request(request))
     messages.success(request, f"Test “{name}” deleted, with its {count} result{'s' if count != 1 else ''}.")
     return redirect("testing:list")
 
@@ -107,9 +110,9 @@ def test_delete(request, test_id):
 @login_required
 @require_POST
 def test_toggle(request, test_id):
-    test = selectors.test_get(user=request.user, test_id=test_id)
+    test = selectors.test_get(user=request.user, test_id=test_id, action="test.write")
     wanted = {"1": True, "0": False}.get(request.POST.get("enabled", ""))
-    test = services.test_toggle(test=test, enabled=wanted)
+    test = services.test_toggle(test=test, enabled=wanted, actor=actor_from_request(request))
     agent = test.target.get("agent_name")
     message = (
         f"“{test.name}” enabled: it judges every run of {agent} that ends."
@@ -134,7 +137,7 @@ def test_detail(request, test_id):
 @login_required
 @require_POST
 def test_run_now(request, test_id):
-    test = selectors.test_get(user=request.user, test_id=test_id)
+    test = selectors.test_get(user=request.user, test_id=test_id, action="test.write")
     try:
         test_run = services.test_execute(test=test, run_id=_run_id(request.POST.get("run_id")))
     except ApplicationError as exc:
@@ -154,7 +157,7 @@ def test_run_now(request, test_id):
 @require_POST
 def test_backfill(request, test_id):
     """ "Judge the last N runs": the backfill starts, and its progress (polled) replaces the form."""
-    test = selectors.test_get(user=request.user, test_id=test_id)
+    test = selectors.test_get(user=request.user, test_id=test_id, action="test.write")
     try:
         count = int(request.POST.get("count", ""))
     except ValueError:

@@ -49,3 +49,13 @@ def test_the_session_is_refused(client_alice, project, deactivate):
     deactivate()
     assert client_alice.get("/dashboard")["Location"] == "/login?next=/dashboard"
     assert client_alice.get("/api/projects").status_code == 401
+
+
+def test_a_deactivated_organization_s_keys_no_longer_ingest(api_key, project):
+    """The same rule for the organization: deactivate it (the admin) and every key of its projects stops."""
+    assert key_client(api_key).post("/api/ingest/run", {"agent_name": "bot"}, format="json").status_code == 201
+    project.organization.is_active = False
+    project.organization.save(update_fields=["is_active"])
+    assert key_client(api_key).post("/api/ingest/run", {"agent_name": "bot"}, format="json").status_code == 401
+    assert key_client(api_key).get("/api/ingest/breakpoints").status_code == 401
+    assert Run.objects.count() == 1

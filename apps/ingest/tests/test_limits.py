@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from apps.ingest.parsers import IngestJSONParser, PayloadTooLarge
+from apps.ingest.parsers import IngestJSONParser, PayloadTooLarge, parse_json_text
 from apps.mcp.models import McpTool
 from apps.runs.models import Run, RunStep
 
@@ -226,3 +226,27 @@ def test_odd_batches_are_answered_never_a_500(ingest, events):
         assert [r["status"] for r in response.json()["results"]] == [400]
     else:
         assert list(response.json()["errors"]) == ["events"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": [1, 2.5, -0.0, 1e-320, 0.1, true, null, "x\\u00e9\\n"], "a": "last key wins"}',
+        "[999999999999999999, -999999999999999999, 9223372036854775807, 18446744073709551616]",
+        '{"id": 123456789012345678901234567890, "f": 1.2345678901234567890123}',
+        '"\\ud83d\\ude00 a pair of surrogates is one character"',
+    ],
+)
+def test_bodies_read_by_orjson_are_what_json_reads(text):
+    """orjson reads most bodies; an integer of 19 digits or more goes through json, which keeps it exact."""
+    read = parse_json_text(text)
+    assert read == json.loads(text)
+    assert [type(value) for value in _leaves(read)] == [type(value) for value in _leaves(json.loads(text))]
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]

@@ -2,8 +2,9 @@ import hashlib
 
 import pytest
 
+from apps.orgs.services import personal_org
 from apps.projects.models import ApiKey, Project
-from apps.projects.services import api_key_create
+from apps.projects.services import api_key_create, project_create
 
 pytestmark = pytest.mark.django_db
 
@@ -17,13 +18,15 @@ class TestProjectList:
         assert body["next"] is None and body["previous"] is None
 
     def test_it_paginates(self, api, alice):
-        Project.objects.bulk_create(Project(user=alice, name=f"p{i}") for i in range(5))
+        org = personal_org(user=alice)
+        Project.objects.bulk_create(Project(organization=org, user=alice, name=f"p{i}") for i in range(5))
         body = api.get("/api/projects/?page_size=2").json()
         assert len(body["results"]) == 2
         assert "page=2" in body["next"]
 
     def test_page_size_is_capped(self, api, alice):
-        Project.objects.bulk_create(Project(user=alice, name=f"p{i}") for i in range(205))
+        org = personal_org(user=alice)
+        Project.objects.bulk_create(Project(organization=org, user=alice, name=f"p{i}") for i in range(205))
         assert len(api.get("/api/projects?page_size=1000").json()["results"]) == 200
 
     def test_it_creates(self, api, alice):
@@ -99,7 +102,7 @@ class TestApiKeys:
         assert bob_key.revoked_at is None
 
     def test_a_key_cannot_be_revoked_through_another_project(self, api, alice, project, bob_project):
-        other = Project.objects.create(user=alice, name="second")
+        other = project_create(user=alice, name="second")
         key, _ = api_key_create(project=other)
         assert api.delete(f"/api/projects/{project.id}/api-keys/{key.id}").status_code == 404
 
