@@ -201,17 +201,18 @@ MIN_COMMON = 5_000
 def is_common(query: SearchQuery) -> bool:
     if connection.vendor != "postgresql":
         return False  # SQLite's FTS5 answers both from its index
-    matches = 0
+    # One plan, four estimates: the runs and the steps that match, and all of each (a run matches by
+    # itself, e.g. by its agent's name, or by a step).
+    sql = " UNION ALL ".join(
+        [f"SELECT 1 FROM {table} WHERE search @@ CAST(%s AS tsquery)" for table in ("runs", "run_steps")]
+        + [f"SELECT 1 FROM {table}" for table in ("runs", "run_steps")]
+    )
     with connection.cursor() as cursor:
-        for table in ("runs", "run_steps"):  # a run matches by itself (its agent's name, say) or by a step
-            cursor.execute(
-                f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {table} WHERE search @@ CAST(%s AS tsquery)", [query.tsquery()]
-            )
-            plan = cursor.fetchone()[0]
-            matches += (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
-        cursor.execute("SELECT sum(greatest(reltuples, 0)) FROM pg_class WHERE relname IN ('runs', 'run_steps')")
-        rows = float(cursor.fetchone()[0] or 0)
-    return matches > max(MIN_COMMON, (WALK_COST * rows) ** 0.5)
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", [query.tsquery()] * 2)
+        plan = cursor.fetchone()[0]
+    plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    runs, steps, all_runs, all_steps = (part["Plan Rows"] for part in plan["Plans"])
+    return runs + steps > max(MIN_COMMON, (WALK_COST * (all_runs + all_steps)) ** 0.5)
 
 
 # Snippets ------------------------------------------------------------------------------------------
