@@ -2,11 +2,12 @@
 # AgentScope: the Django monolith under gunicorn. Static files are collected at build time and
 # served by whitenoise; migrations run at release (`docker run ... release`, or the platform's
 # release command), never at build time. `docker run IMAGE worker` runs the task worker that
-# evaluates tests when runs end.
+# evaluates tests when runs end and prunes what is past each project's retention, daily.
 FROM python:3.12-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/agentscope-metrics \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -26,17 +27,7 @@ RUN DEBUG=0 SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
 USER agentscope
 EXPOSE 8000
 
-COPY --chmod=755 <<'SH' /usr/local/bin/agentscope-entrypoint
-#!/bin/sh
-set -e
-case "$1" in
-  release) exec python manage.py migrate --noinput ;;
-  worker) exec python manage.py db_worker ;;
-  web|"") exec gunicorn agentscope.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
-            --workers "${WEB_CONCURRENCY:-4}" --access-logfile - --forwarded-allow-ips='*' ;;
-  *) exec "$@" ;;
-esac
-SH
+COPY --chmod=755 bin/agentscope-entrypoint /usr/local/bin/agentscope-entrypoint
 
 ENTRYPOINT ["agentscope-entrypoint"]
 CMD ["web"]

@@ -55,9 +55,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it times the whole request, and gives it the id its log line and the 500 page show.
+    "apps.core.requests.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "apps.core.replica.ReadYourWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,32 +97,51 @@ TEMPLATES = [
 ]
 
 # Database: SQLite file by default, PostgreSQL (psycopg 3 with its pool) when DATABASE_URL says so.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    from apps.core.db import pool_check
+# DATABASE_REPLICA_URL adds a read replica that the lag-tolerant pages read from (apps.core.replica).
 
-    # A request waits this long for a connection, then answers 503 (apps.core.unavailable).
-    _pool_timeout = env.float("DB_POOL_TIMEOUT", default=3)
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=3),
-            "pool": {
-                "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
-                "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
-                "timeout": _pool_timeout,
-                # Connections the server dropped (restart, pg_terminate_backend) never reach a request.
-                "check": pool_check("default"),
-                # The pool retries a failed connection in the background with a growing delay: give up
-                # as soon, so the next request tries at once and a database back up is used at once.
-                "reconnect_timeout": _pool_timeout,
-            },
-        }
-    )
-else:
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
-    )
+
+def _db_config(config: dict, alias: str) -> dict:
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        from apps.core.db import pool_check
+
+        # A request waits this long for a connection, then answers 503 (apps.core.unavailable).
+        pool_timeout = env.float("DB_POOL_TIMEOUT", default=3)
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {}).update(
+            {
+                "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=3),
+                "pool": {
+                    "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+                    "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+                    "timeout": pool_timeout,
+                    # Connections the server dropped (restart, pg_terminate_backend) never reach a request.
+                    "check": pool_check(alias),
+                    # The pool retries a failed connection in the background with a growing delay: give
+                    # up as soon, so the next request tries at once and a database back up is used at once.
+                    "reconnect_timeout": pool_timeout,
+                },
+            }
+        )
+    else:
+        config.setdefault("OPTIONS", {}).update(
+            {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+        )
+    return config
+
+
+DATABASES = {"default": _db_config(env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), "default")}
+_replica_url = env("DATABASE_REPLICA_URL", default="")
+if _replica_url:
+    DATABASES["replica"] = _db_config(env.db_url_config(_replica_url), "replica")
+elif TESTING:
+    # The suite's second database stands in for a replica: a second connection to the test database,
+    # which tests of the router turn on (READ_REPLICA) to see which queries go where.
+    DATABASES["replica"] = _db_config({**env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+                                      "TEST": {"MIRROR": "default"}}, "replica")  # fmt: skip
+    DATABASES["replica"]["OPTIONS"].pop("pool", None)  # a pool would hold the test database open at teardown
+READ_REPLICA = "replica" if _replica_url else None
+READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=5)
+DATABASE_ROUTERS = ["apps.core.replica.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -277,6 +299,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, 2_621_440)
 # API key last_used_at is written at most this often.
 API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
 
+# Retention: the days a project's runs are kept unless its settings say otherwise (0 or unset: forever).
+# `manage.py prune_runs` (run daily by the task worker) deletes what is older.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=0) or None
+RETENTION_CHUNK_STEPS = env.int("RETENTION_CHUNK_STEPS", default=5000)
+
 # Background tasks (django.tasks): inline under tests and DEBUG; in production a database queue
 # that `python manage.py db_worker` drains (django-tasks-db). TASKS_BACKEND=immediate|database overrides.
 _tasks_backend = env("TASKS_BACKEND", default="immediate" if (DEBUG or TESTING) else "database")
@@ -314,13 +341,32 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# /health is probed by load balancers over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^health$"]
+# /health is probed by load balancers over plain HTTP, /metrics scraped by Prometheus inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
 
+# Logs: JSON lines in production (python-json-logger), one per request (apps.core.requests), each
+# record carrying the request id that the X-Request-ID header and the 500 page show; text under DEBUG.
+LOG_FORMAT = env("LOG_FORMAT", default="text" if (DEBUG or TESTING) else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "apps.core.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s [%(request_id)s]"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # runserver logs each request already; production has no other line per request.
+        "agentscope.request": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+    },
 }
+
+# /metrics (Prometheus) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is off (404).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")

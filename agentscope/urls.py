@@ -21,6 +21,7 @@ urlpatterns = [
     *slash_path("v1/traces", otlp_api.traces, name="otlp_traces"),
     path("admin/", admin.site.urls),
     path("health", core_views.health, name="health"),
+    path("metrics", core_views.metrics, name="metrics"),
     path("", include("apps.accounts.urls")),
     path("", include("apps.dashboard.urls")),
     path("", include("apps.projects.urls")),

@@ -8,6 +8,11 @@ back for the measurement (a long flush interval, a queue large enough for every 
 figures are the agent-side cost alone: binding and snapshotting the arguments, building the event,
 appending it to the queue. Encoding and HTTP happen later on the sender thread; the queued events
 are discarded at the end, nothing is sent.
+
+Then, per framework integration (`agentscope_sdk.integrations`, breakpoints off), a whole agent run
+of the framework with the integration against the same run without it (loops taken in turn, the
+fastest of each), divided by the steps the integration records: what recording costs per step on top of the framework's own work (bench/_frameworks.py;
+`--runs` agent runs per loop).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+
+from _frameworks import FRAMEWORKS
 
 from agentscope_sdk import Client
 
@@ -39,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=5_000)
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--runs", type=int, default=200, help="agent runs per loop, for the integrations")
     args = parser.parse_args()
     events = 2 * args.steps + 10
     client = Client(
@@ -76,6 +84,43 @@ def main() -> None:
         print(f"  {label:<30} {micros:6.2f} µs")
     client._sender._queue.clear()
     client.close(timeout=0)
+    integrations(args)
+
+
+def alternated(client: Client, repeats: int, agents: dict, runs: int) -> dict[str, float]:
+    """Microseconds per agent run of each variant: loops of `runs` runs taken in turn (so a busy
+    spell of a shared machine weighs on all), the fastest loop of each."""
+    timings: dict[str, list[float]] = {name: [] for name in agents}
+    for _ in range(repeats):
+        for name, agent in agents.items():
+            client._sender._queue.clear()
+            started = time.perf_counter()
+            for _ in range(runs):
+                agent()
+            timings[name].append((time.perf_counter() - started) / runs * 1e6)
+    return {name: min(kept) for name, kept in timings.items()}
+
+
+def integrations(args) -> None:
+    print(f"Integrations, per recorded step ({args.runs} agent runs x {args.repeats}, fastest loop):")
+    print("  hooks: the framework's own cost of a do-nothing hook, callback or processor where ours go;")
+    print("  recorded: the integration's on top of that (breakpoints off, nothing sent)")
+    for framework, build in FRAMEWORKS.items():
+        client = Client(
+            api_key="as_bench", base_url="http://127.0.0.1:9", flush_interval=3600, batch_size=10**9,
+            max_queue_size=10**7, breakpoints=False,
+        )  # fmt: skip
+        agents = {how: build(client, how=how) for how in ("bare", "hooks", "recorded")}
+        agents["recorded"]()
+        steps = sum(1 for _, event in client._sender._queue if event["type"] == "step.create")
+        took = alternated(client, args.repeats, agents, args.runs)
+        hooks, recorded = (took["hooks"] - took["bare"]) / steps, (took["recorded"] - took["hooks"]) / steps
+        print(
+            f"  {framework:<14} {steps} steps, run {took['bare'] / 1000:6.2f} ms bare:"
+            f" hooks {hooks:7.1f} µs, recorded {recorded:7.1f} µs per step"
+        )
+        client._sender._queue.clear()
+        client.close(timeout=0)
 
 
 if __name__ == "__main__":

@@ -54,9 +54,11 @@ ADMIN_PAGES = ["/admin/", "/admin/runs/runstep/", "/admin/runs/run/", "/admin/mc
 
 NOT_PAGES = {
     "health": "JSON for load balancers",
+    "metrics": "Prometheus text behind METRICS_TOKEN",
     "dashboard:home": "redirects to the dashboard or the login page",
     "accounts:logout": "POST only",
     "projects:update": "POST only",
+    "projects:retention": "POST only",
     "projects:delete": "POST only",
     "projects:api_key_create": "POST only",
     "projects:api_key_revoke": "POST only",

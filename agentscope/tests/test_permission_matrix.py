@@ -35,6 +35,7 @@ NOT_ORG_SCOPED = {
     "logout": "signing out",
     "register": "signing up",
     "health": "for load balancers",
+    "metrics": "Prometheus, with METRICS_TOKEN (agentscope/tests/test_metrics.py)",
     "invitations/<str:token>": "opened with an invitation's token (apps/projects/tests/test_invitations.py)",
     "api/invitations/accept": "any signed-in person with the invitation's token (apps/orgs/tests/test_api.py)",
     "api/auth/register": "signing up",
@@ -60,6 +61,7 @@ ROUTES = {
     ("projects/new", "GET"): ("read", OWN, None),
     ("projects/new", "POST"): ("read", OWN, {"name": "Another"}),  # in your own organization if not an admin here
     ("projects/<uuid:project_id>/edit", "POST"): ("project.edit", OBJ, {"name": "Renamed"}),
+    ("projects/<uuid:project_id>/retention", "POST"): ("project.edit", OBJ, {"retention_days": "30"}),
     ("projects/<uuid:project_id>/delete", "POST"): ("project.delete", OBJ, lambda w: {"confirm_name": w.project.name}),
     ("projects/<uuid:project_id>/api-keys", "POST"): ("api_key.write", OBJ, {"name": "another"}),
     ("projects/<uuid:project_id>/api-keys/<uuid:key_id>/revoke", "POST"): ("api_key.write", OBJ, {}),

@@ -25,6 +25,24 @@ class HitAction(models.TextChoices):
     ABORT = "abort"
 
 
+# What a person may decide at a paused step, as the run page's buttons name it ("edit" is continue
+# with an edited input). A run recorded through a framework integration lists the ones its hooks
+# allow, and a step of it may say its own (`metadata.breakpoint_actions`: a LangChain tool run
+# through the SDK's wrapper allows more than its run, a model request less; docs/integrations.md).
+# Continue and abort work everywhere.
+DECISIONS = ("continue", "edit", "skip", "abort")
+ALWAYS = ("continue", "abort")
+
+
+def decisions_for(run: Run, step: RunStep | None = None) -> tuple[str, ...]:
+    allowed = step.metadata.get("breakpoint_actions") if step is not None and isinstance(step.metadata, dict) else None
+    if not isinstance(allowed, list):
+        allowed = (run.integration or {}).get("actions")
+    if not isinstance(allowed, list):
+        return DECISIONS
+    return tuple(decision for decision in DECISIONS if decision in allowed or decision in ALWAYS)
+
+
 class HitPhase(models.TextChoices):
     # "before": the step was posted running and waits to execute; "after": it ended in an error.
     BEFORE = "before"

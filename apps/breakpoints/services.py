@@ -5,7 +5,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.breakpoints.matching import breakpoint_match, custom_evaluate, run_context, step_context
-from apps.breakpoints.models import Breakpoint, BreakpointHit, ConditionType, HitAction, HitPhase, HitStatus
+from apps.breakpoints.models import (
+    Breakpoint,
+    BreakpointHit,
+    ConditionType,
+    HitAction,
+    HitPhase,
+    HitStatus,
+    decisions_for,
+)
 from apps.breakpoints.selectors import breakpoints_enabled_for, hit_control, hit_for_run, run_control
 from apps.breakpoints.validation import condition_validate
 from apps.core.errors import ApplicationError
@@ -139,7 +147,7 @@ def _waiting_hit(*, run: Run, hit_id=None) -> BreakpointHit:
     return hit
 
 
-def _check_resume_shape(*, hit: BreakpointHit, action: str, input, output) -> None:
+def _check_resume_shape(*, run: Run, hit: BreakpointHit, action: str, input, output) -> None:
     if action not in HitAction.values:
         raise ApplicationError(
             f"action: must be one of {', '.join(HitAction.values)}.", errors={"action": ["Not a valid action."]}
@@ -151,6 +159,11 @@ def _check_resume_shape(*, hit: BreakpointHit, action: str, input, output) -> No
         raise ApplicationError(f"input: {message}", errors={"input": [message]})
     if output is not None and action != HitAction.SKIP:
         raise ApplicationError("output: only skip takes an output.", errors={"output": ["Only with skip."]})
+    allowed = decisions_for(run, hit.step)
+    if (input is not None and "edit" not in allowed) or (action == HitAction.SKIP and "skip" not in allowed):
+        framework = (run.integration or {}).get("framework", "")
+        message = f"This agent's framework ({framework}) allows {' and '.join(allowed)} only."
+        raise ApplicationError(f"action: {message}", errors={"action": [message]})
 
 
 def _claim(*, hit: BreakpointHit, status: str, **fields) -> None:
@@ -220,7 +233,7 @@ def run_resume(
     """A person's decision on the run's waiting step: continue (maybe with edited input), skip
     with an output, or abort the run. 409 when nothing waits or someone else decided first."""
     hit = _waiting_hit(run=run, hit_id=hit_id)
-    _check_resume_shape(hit=hit, action=action, input=input, output=output)
+    _check_resume_shape(run=run, hit=hit, action=action, input=input, output=output)
     status = HitStatus.ABORTED if action == HitAction.ABORT else HitStatus.RESUMED
     with transaction.atomic():
         _claim(

@@ -17,7 +17,8 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from apps.breakpoints import selectors, services
 from apps.breakpoints.forms import EXAMPLES, BreakpointForm, JsonBoxError, parse_json_box
-from apps.breakpoints.models import ConditionType, HitPhase
+from apps.breakpoints.models import DECISIONS as ALL_DECISIONS
+from apps.breakpoints.models import ConditionType, HitPhase, decisions_for
 from apps.core.errors import ApplicationError
 from apps.core.htmx import htmx_wants_part, render_htmx
 from apps.orgs.audit import actor_from_request
@@ -210,6 +211,11 @@ def _render_controls(request, run, *, typed: dict | None = None, errors: dict | 
         context["waited_ms"] = max(0, (timezone.now() - hit.created_at).total_seconds() * 1000)
         context["input_json"] = json.dumps(hit.step_input, ensure_ascii=False, indent=2)
         context["editable"] = hit.phase == HitPhase.BEFORE
+        actions = decisions_for(run, hit.step)
+        context.update(actions=actions, limited=actions != ALL_DECISIONS)
+        context.update(
+            can_edit=context["editable"] and "edit" in actions, can_skip=context["editable"] and "skip" in actions
+        )
     if not htmx_wants_part(request):
         response = render_htmx(request, "breakpoints/run_controls.html", context)
     elif _on_controls_page(request, run):

@@ -17,7 +17,6 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
-from django.views import defaults
 from django_htmx.http import trigger_client_event
 
 logger = logging.getLogger(__name__)
@@ -109,4 +108,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: a database that went away under a middleware still gets its 503."""
     if database_unavailable(sys.exc_info()[1]):
         return unavailable_response(request)
-    return defaults.server_error(request)
+    request_id = getattr(request, "id", None)
+    if request.path.startswith(("/api/", "/v1/")):
+        detail = f"Server error (request {request_id})." if request_id else "Server error."
+        return JsonResponse({"detail": detail, "errors": {}}, status=500)
+    context = {"request_id": request_id, "path": request.get_full_path()}
+    return HttpResponse(render_to_string("500.html", context), status=500)

@@ -1,12 +1,16 @@
+import hmac
 import logging
 
+from django.conf import settings
 from django.db import connection
 from django.db.utils import DatabaseError
-from django.http import JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from apps.core.metrics import exposition
 from apps.core.unavailable import RETRY_AFTER
 
 logger = logging.getLogger(__name__)
@@ -26,6 +30,20 @@ def health(request):
         response["Retry-After"] = str(RETRY_AFTER)
         return response
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    """Prometheus' scrape: `Authorization: Bearer <METRICS_TOKEN>`; off (404) while no token is set."""
+    if not settings.METRICS_TOKEN:
+        raise Http404
+    scheme, _, given = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), settings.METRICS_TOKEN.encode()):
+        response = JsonResponse({"detail": "A valid metrics token is required.", "errors": {}}, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
 def not_found(request, exception=None):

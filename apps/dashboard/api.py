@@ -3,6 +3,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from apps.core.api import validated
+from apps.core.replica import replica_reads
 from apps.dashboard.selectors import project_stats
 from apps.dashboard.serializers import StatsInput, StatsOutput
 from apps.projects.selectors import project_get
@@ -14,6 +15,7 @@ from apps.projects.selectors import project_get
     description="24h: the last 24 hours against the 24 before. 7d, 30d: whole UTC days, today included, "
     "against as many days before them.",
 )
+@replica_reads
 @api_view(["GET"])
 def stats(request, project_id):
     project = project_get(user=request.user, project_id=project_id)

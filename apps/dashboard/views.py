@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 
 from apps.core.htmx import render_htmx
+from apps.core.replica import replica_reads
 from apps.dashboard.selectors import DEFAULT_PERIOD, PERIODS, project_stats, runs_chart, runs_recent
 
 PARTIALS = {"dashboard-stats": "stats", "dashboard-body": "body"}
@@ -12,6 +13,7 @@ def home(request):
 
 
 @login_required
+@replica_reads
 def index(request):
     project = request.current_project or None
     period = request.GET.get("period") if request.GET.get("period") in PERIODS else DEFAULT_PERIOD

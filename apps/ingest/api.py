@@ -1,5 +1,7 @@
 """The SDK-facing API: authenticated only by `X-Agentscope-Key`, scoped to the key's project."""
 
+import functools
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import (
     api_view,
@@ -13,6 +15,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from apps.core.metrics import ingest_counted
 from apps.ingest import services
 from apps.ingest.batch import batch_ingest
 from apps.ingest.parsers import IngestJSONParser
@@ -49,8 +52,9 @@ class JSONAnswers(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-def ingest_api(methods: list[str], throttle: type[IngestThrottle] = IngestThrottle):
-    """`api_view` with the key authentication, throttle and bounded JSON parser of every ingest route."""
+def ingest_api(methods: list[str], throttle: type[IngestThrottle] = IngestThrottle, event: bool = False):
+    """`api_view` with the key authentication, throttle and bounded JSON parser of every ingest route;
+    an `event` route (one run, step or MCP event) is counted for /metrics, accepted or refused."""
 
     def decorator(view):
         view.content_negotiation_class = JSONAnswers
@@ -62,9 +66,21 @@ def ingest_api(methods: list[str], throttle: type[IngestThrottle] = IngestThrott
             renderer_classes([JSONRenderer]),
         ):
             view = configure(view)
-        return api_view(methods)(view)
+        view = api_view(methods)(view)
+        return _counted(view) if event else view
 
     return decorator
+
+
+def _counted(view):
+    @functools.wraps(view)
+    def counted(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        ok = 200 <= response.status_code < 300
+        ingest_counted(int(ok), int(not ok))
+        return response
+
+    return counted
 
 
 def errors(*codes: int) -> dict:
@@ -89,7 +105,7 @@ def project(request):
     responses={201: IngestRunOutput, 200: IngestRunOutput, **errors(400, 409)},
     description="Creates a run. A retry with the same `id` or `external_id` answers 200 with the stored run.",
 )
-@ingest_api(["POST"])
+@ingest_api(["POST"], event=True)
 def run_create(request):
     data = valid(IngestRunCreateInput, request)
     result = services.ingest_run_write(project=project(request), kind="run.create", data=data)
@@ -97,7 +113,7 @@ def run_create(request):
 
 
 @extend_schema(tags=["ingest"], request=IngestRunUpdateInput, responses={200: IngestRunOutput, **errors(400, 404)})
-@ingest_api(["PATCH"])
+@ingest_api(["PATCH"], event=True)
 def run_update(request, run_id):
     data = {**valid(IngestRunUpdateInput, request), "run_id": run_id}
     result = services.ingest_run_write(project=project(request), kind="run.update", data=data)
@@ -110,7 +126,7 @@ def run_update(request, run_id):
     responses={200: IngestRunOutput, **errors(400, 404)},
     description="Ends a run: status is the one given, else failed when it has an error, else completed.",
 )
-@ingest_api(["POST"])
+@ingest_api(["POST"], event=True)
 def run_end(request, run_id):
     data = {**valid(IngestRunEndInput, request), "run_id": run_id}
     result = services.ingest_run_write(project=project(request), kind="run.end", data=data)
@@ -123,7 +139,7 @@ def run_end(request, run_id):
     responses={201: IngestStepCreateOutput, 200: IngestStepCreateOutput, **errors(400, 404, 409)},
     description="Adds a step. Without output, error or ended_at it is running until patched.",
 )
-@ingest_api(["POST"])
+@ingest_api(["POST"], event=True)
 def step_create(request, run_id):
     data = {**valid(IngestStepCreateInput, request), "run_id": run_id}
     result, control = services.ingest_step_write(project=project(request), kind="step.create", data=data)
@@ -133,7 +149,7 @@ def step_create(request, run_id):
 @extend_schema(
     tags=["ingest"], request=IngestStepUpdateInput, responses={200: IngestStepCreateOutput, **errors(400, 404)}
 )
-@ingest_api(["PATCH"])
+@ingest_api(["PATCH"], event=True)
 def step_update(request, run_id, step_id):
     data = {**valid(IngestStepUpdateInput, request), "run_id": run_id, "id": step_id}
     result, control = services.ingest_step_write(project=project(request), kind="step.update", data=data)
@@ -145,7 +161,7 @@ def step_update(request, run_id, step_id):
     request=IngestMcpToolInput,
     responses={201: IngestMcpToolOutput, 200: IngestMcpToolOutput, **errors(400)},
 )
-@ingest_api(["POST"])
+@ingest_api(["POST"], event=True)
 def mcp_tool(request):
     data = valid(IngestMcpToolInput, request)
     tool, created = mcp_services.mcp_tool_upsert(project=project(request), tool_name=data["tool_name"], data=data)
@@ -158,7 +174,7 @@ def mcp_tool(request):
     responses={201: IngestMcpLogOutput, 200: IngestMcpLogOutput, **errors(400, 404, 409)},
     description="Logs one call. A retry with the same `id` answers 200 with the stored log.",
 )
-@ingest_api(["POST"])
+@ingest_api(["POST"], event=True)
 def mcp_log(request):
     data = valid(IngestMcpLogInput, request)
     log, created = mcp_services.mcp_log_create(project=project(request), log_type=data["log_type"], data=data)
@@ -178,4 +194,7 @@ def mcp_log(request):
 @ingest_api(["POST"])
 def batch(request):
     events = valid(IngestBatchInput, request)["events"]
-    return Response({"results": batch_ingest(project=project(request), events=events)}, status=207)
+    results = batch_ingest(project=project(request), events=events)
+    accepted = sum(200 <= result["status"] < 300 for result in results)
+    ingest_counted(accepted, len(results) - accepted)
+    return Response({"results": results}, status=207)

@@ -41,6 +41,27 @@ class ProjectDeleteForm(forms.Form):
         return typed
 
 
+RETENTION_CHOICES = (7, 14, 30, 60, 90, 180, 365, 730)
+
+
+class RetentionForm(forms.Form):
+    """A project's retention: the site default, a number of days, or forever ("" / N / "0")."""
+
+    retention_days = forms.TypedChoiceField(
+        label="Keep runs for", coerce=int, empty_value=None, required=False, choices=()
+    )
+
+    def __init__(self, *args, site_days: int | None, current: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = f"{site_days} days" if site_days else "forever"
+        days = sorted({*RETENTION_CHOICES, *([current] if current else [])})
+        self.fields["retention_days"].choices = [
+            ("", f"Site default ({default})"),
+            *((n, f"{n} days") for n in days),
+            (0, "Forever"),
+        ]
+
+
 class OrganizationForm(forms.Form):
     name = forms.CharField(label="Organization name", max_length=255)
 

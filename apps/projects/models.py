@@ -1,5 +1,6 @@
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -18,6 +19,8 @@ class Project(TimestampedModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects")
     name = models.CharField(max_length=255)
     description = models.TextField(blank=True, null=True)
+    # Days its runs are kept: null follows the site's RETENTION_DAYS, 0 keeps them forever.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "projects"
@@ -25,6 +28,16 @@ class Project(TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def retention(self) -> int | None:
+        """The days its runs are kept: its own period, else the site's; None keeps them forever."""
+        days = settings.RETENTION_DAYS if self.retention_days is None else self.retention_days
+        return days or None
+
+    def retention_cutoff(self, now) -> datetime | None:
+        """What started before this is past the retention period (None: nothing ever is)."""
+        days = self.retention()
+        return None if days is None else now - timedelta(days=days)
 
 
 class ApiKey(UUIDModel):

@@ -1,14 +1,35 @@
 from rest_framework import serializers
 
 from apps.accounts.serializers import SessionOutput
-from apps.core.fields import StrictCharField
+from apps.core.fields import StrictCharField, StrictIntegerField
 from apps.projects.models import ApiKey, Project
+
+RETENTION_HELP = "Days its runs are kept: null follows the site default (RETENTION_DAYS), 0 keeps them forever."
+MAX_RETENTION_DAYS = 36_500
 
 
 class ProjectOutput(serializers.ModelSerializer):
+    retention_days = serializers.IntegerField(allow_null=True, help_text=RETENTION_HELP)
+    retention_effective_days = serializers.SerializerMethodField(
+        help_text="The days its runs are kept now (its own period, else the site default); null: forever."
+    )
+
     class Meta:
         model = Project
-        fields = ["id", "organization_id", "user_id", "name", "description", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "organization_id",
+            "user_id",
+            "name",
+            "description",
+            "retention_days",
+            "retention_effective_days",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_retention_effective_days(self, project: Project) -> int | None:
+        return project.retention()
 
 
 class ProjectInput(serializers.Serializer):
@@ -17,6 +38,9 @@ class ProjectInput(serializers.Serializer):
     )
     name = StrictCharField(max_length=255)
     description = StrictCharField(required=False, allow_blank=True, allow_null=True)
+    retention_days = StrictIntegerField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_RETENTION_DAYS, help_text=RETENTION_HELP
+    )
 
 
 class ApiKeyOutput(serializers.ModelSerializer):

@@ -40,23 +40,26 @@ def project_create(
     description: str | None = None,
     organization: Organization | None = None,
     actor: Actor | None = None,
+    retention_days: int | None = None,
 ) -> Project:
     """A project in `organization`, or else in the user's personal organization (made if need be)."""
     organization = organization or personal_org(user=user)
-    project = Project.objects.create(organization=organization, user=user, name=name, description=description)
+    project = Project.objects.create(
+        organization=organization, user=user, name=name, description=description, retention_days=retention_days
+    )
     audit_record(actor=actor, organization_id=organization.pk, action="project.created", target=project)
     return project
 
 
 def project_update(*, project: Project, data: dict, actor: Actor | None = None) -> Project:
     changes = {}
-    for field in ("name", "description"):
+    for field in ("name", "description", "retention_days"):
         if field in data and data[field] != getattr(project, field):
             changes[field] = [getattr(project, field), data[field]]
             setattr(project, field, data[field])
-    project.save(update_fields=["name", "description", "updated_at"])
+    project.save(update_fields=["name", "description", "retention_days", "updated_at"])
     if changes:
-        action = "project.renamed" if "name" in changes else "project.updated"
+        action = "project.renamed" if "name" in changes else "project.updated"  # retention_days included
         audit_record(
             actor=actor, organization_id=project.organization_id, action=action, target=project, changes=changes
         )

@@ -1,6 +1,7 @@
 """The Settings page: its tabs for the project (Project, API keys) and its organization (Organization,
 Members, Audit log)."""
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.urls import reverse
 from django_htmx.http import trigger_client_event
@@ -10,7 +11,7 @@ from apps.orgs import selectors as org_selectors
 from apps.orgs.permissions import authorize, can
 from apps.orgs.roles import PERMISSIONS, RANK, Role
 from apps.projects import selectors
-from apps.projects.forms import ApiKeyForm, AuditFilterForm, InviteForm, OrganizationForm, ProjectForm
+from apps.projects.forms import ApiKeyForm, AuditFilterForm, InviteForm, OrganizationForm, ProjectForm, RetentionForm
 
 TABS = ("project", "api-keys", "organization", "members", "audit")
 AUDIT_PAGE_SIZE = 50
@@ -18,6 +19,11 @@ AUDIT_PAGE_SIZE = 50
 
 def settings_url(project, tab: str) -> str:
     return f"{reverse('projects:settings')}?tab={tab}&project={project.pk}"
+
+
+def retention_form(project, data=None) -> RetentionForm:
+    initial = {"retention_days": "" if project.retention_days is None else project.retention_days}
+    return RetentionForm(data, initial=initial, site_days=settings.RETENTION_DAYS, current=project.retention_days)
 
 
 def render_settings(request, project, tab: str, *, toast: tuple[str, str] | None = None, **extra):
@@ -29,6 +35,7 @@ def render_settings(request, project, tab: str, *, toast: tuple[str, str] | None
         "project_form": ProjectForm(initial={"name": project.name, "description": project.description})
         if project
         else None,
+        "retention_form": retention_form(project) if project else None,
         "key_form": ApiKeyForm(),
         "api_keys": api_keys,
         "active_key_count": sum(not key.is_revoked for key in api_keys),

@@ -12,7 +12,7 @@ from apps.orgs.audit import actor_from_request
 from apps.orgs.permissions import can
 from apps.projects import selectors, services
 from apps.projects.forms import ApiKeyForm, ProjectDeleteForm, ProjectForm
-from apps.projects.settings_page import TABS, render_settings, settings_url
+from apps.projects.settings_page import TABS, render_settings, retention_form, settings_url
 
 
 def _add_errors(form, exc: ApplicationError) -> None:
@@ -70,6 +70,20 @@ def project_new(request):
 def settings(request):
     tab = request.GET.get("tab") if request.GET.get("tab") in TABS else "project"
     return render_settings(request, request.current_project or None, tab)
+
+
+@login_required
+@require_POST
+def project_retention(request, project_id):
+    project = selectors.project_get(user=request.user, project_id=project_id, action="project.edit")
+    form = retention_form(project, request.POST)
+    if not form.is_valid():
+        return render_settings(request, project, "project", retention_form=form)
+    project = services.project_update(project=project, data=form.cleaned_data, actor=actor_from_request(request))
+    if request.htmx:
+        return render_settings(request, project, "project", toast=("success", "Retention saved."))
+    messages.success(request, "Retention saved.")
+    return redirect(settings_url(project, "project"))
 
 
 @login_required

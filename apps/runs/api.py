@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from apps.core.api import validated
+from apps.core.replica import replica_reads
 from apps.orgs.audit import actor_from_request
 from apps.runs import selectors, services
 from apps.runs.compare import runs_compare
@@ -64,6 +65,7 @@ def cursor_from(filters: dict) -> selectors.RunCursor | None:
     responses={200: RunListOutput, 400: BAD_INPUT, 404: OpenApiResponse(description="project_id isn't yours.")},
     description="Runs newest first, by cursor: follow `next` for older runs and `previous` for newer ones.",
 )
+@replica_reads
 @api_view(["GET"])
 def run_list(request):
     filters = validated(RunFilterInput, request.query_params)
@@ -95,6 +97,7 @@ def run_list(request):
     description="The run with its first 1,000 steps; `steps_next` pages through the rest.",
 )
 @extend_schema(methods=["DELETE"], tags=["runs"], responses={204: None, 404: NOT_FOUND})
+@replica_reads
 @api_view(["GET", "DELETE"])
 def run_detail(request, run_id):
     action = "run.delete" if request.method == "DELETE" else "read"
@@ -121,6 +124,7 @@ def step_values(run):
     responses={200: StepListOutput, 400: BAD_INPUT, 404: NOT_FOUND},
     description="Steps in index order, `page_size` at a time (default 100, at most 1,000).",
 )
+@replica_reads
 @api_view(["GET"])
 def run_steps(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
@@ -151,6 +155,7 @@ def run_steps(request, run_id):
         "index (default 200, at most 1,000); with a `type` or `name` filter every depth is 0."
     ),
 )
+@replica_reads
 @api_view(["GET"])
 def run_timeline(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)

@@ -140,6 +140,8 @@ class Run(UUIDModel):
             models.Index(
                 fields=["project", "-started_at"], name="runs_project_errors_idx", condition=Q(error_count__gt=0)
             ),
+            # /metrics counts paused runs across projects at every scrape: a few rows, never a scan.
+            models.Index(fields=["status"], name="runs_paused_idx", condition=Q(status="paused")),
         ]
 
     def __str__(self) -> str:
@@ -148,6 +150,13 @@ class Run(UUIDModel):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED
+
+    @property
+    def integration(self) -> dict | None:
+        """The framework integration that recorded the run (docs/integrations.md): `framework`,
+        `version`, and the breakpoint `actions` its hooks allow; None for any other run."""
+        found = self.metadata.get("integration") if isinstance(self.metadata, dict) else None
+        return found if isinstance(found, dict) and isinstance(found.get("framework"), str) else None
 
     def elapsed_ms(self, now: datetime | None = None) -> int:
         """How long the run has taken: from its start to its end, or to `now` (default: the clock)

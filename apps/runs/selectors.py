@@ -405,3 +405,20 @@ def runs_so_far(*, project: Project, run_ids: list[UUID]) -> dict[UUID, RunSoFar
         )
         so_far[run_id] = RunSoFar(metadata, first.first(), last.first())
     return so_far
+
+
+def paused_runs_metrics():
+    """For /metrics (apps.core.metrics): the runs paused at a breakpoint now, across every project."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    from apps.runs.models import RunStatus
+
+    count = Run.objects.filter(status=RunStatus.PAUSED).count()
+    yield GaugeMetricFamily("agentscope_paused_runs", "Runs paused at a breakpoint, waiting for a person.", count)
+
+
+def traces_recorded_by_integrations(*, project: Project, external_ids: list[str]) -> set[str]:
+    """Which of `external_ids` (OpenTelemetry trace ids) name a run a framework integration of the SDK
+    records (docs/integrations.md): its OTLP spans would record the same agent a second time."""
+    runs = Run.objects.filter(project=project, external_id__in=external_ids, metadata__has_key="integration")
+    return set(runs.values_list("external_id", flat=True))

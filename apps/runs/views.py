@@ -19,6 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, trigg
 
 from apps.core.errors import ApplicationError
 from apps.core.htmx import htmx_target, htmx_wants_part, render_htmx
+from apps.core.replica import replica_reads
 from apps.core.timing import ms_between
 from apps.orgs.audit import actor_from_request
 from apps.runs import search, selectors, services, sessions
@@ -67,6 +68,7 @@ def _list_filters(query) -> tuple[dict, dict]:
 
 
 @login_required
+@replica_reads
 def run_list(request):
     project = request.current_project or None
     context = {"project": project, "statuses": STATUSES, "page_size": RUNS_PAGE_SIZE}
@@ -244,6 +246,7 @@ def run_part(view):
     opened without htmx, the URL shows the whole page instead (with the same query)."""
 
     @login_required
+    @replica_reads
     @wraps(view)
     def part(request, run_id):
         run = selectors.run_get_for_user(user=request.user, run_id=run_id)
@@ -283,6 +286,7 @@ def _timeline_section_context(run, query, *, selected: int | None) -> dict:
 
 
 @login_required
+@replica_reads
 def run_detail(request, run_id):
     """The debugger: header, timeline (around `?step=n`) and inspector (that step, else the run).
     Each part also has a URL of its own, which htmx asks when only that part changes."""
@@ -336,6 +340,7 @@ def run_timeline(request, run):
 
 
 @login_required
+@replica_reads
 def run_timeline_page(request, run_id):
     """More of the timeline: the steps after (`after`) or before (`before`) an index. Polled at the
     end of a live run, it also redraws the steps the page still shows as running (`running`)."""

@@ -54,3 +54,8 @@ class TestingConfig(AppConfig):
                 everything="Any test",
             )
         )
+        # Verdicts age out with the runs they judged (apps.runs.retention); tests themselves never do.
+        from apps.runs.retention import register_aged
+        from apps.testing.models import TestRun
+
+        register_aged(TestRun, time_field="executed_at", project_field="test__project")

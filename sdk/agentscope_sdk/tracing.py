@@ -157,15 +157,16 @@ class Run:
         started_at: float | datetime | None = None,
         ended_at: float | datetime | None = None,
         parent_id: str | None = _UNSET,
+        step_id: str | None = None,
     ) -> str:
-        """Record a step that is already over, in one event; returns its id. Times are epoch
-        seconds (`time.time()`) or aware datetimes."""
+        """Record a step that is already over, in one event; returns its id (`step_id`, or a new
+        one). Times are epoch seconds (`time.time()`) or aware datetimes."""
         client = self.client
         if self.replay is not None:  # in a replay, before the fork: the recorded step stands, nothing is sent
             logged = Step(self, name, check_step_type(type), input=input)
             if self.replay.intercept(logged):
                 return logged.id
-        step_id = new_id()
+        step_id = step_id or new_id()
         started_at = _epoch(started_at)
         ended = time.time() if ended_at is None else _epoch(ended_at)
         body: dict[str, Any] = {"run_id": self.id, "id": step_id, "step_type": check_step_type(type), "name": name}
@@ -278,7 +279,7 @@ class Step:
     def _open(self) -> dict[str, Any] | None:
         """Queue the step as running; or, when a breakpoint could stop it, return its body to post now."""
         parent = _current_step.get()
-        if parent is not None and parent.run is self.run:
+        if parent is not None and parent.run is self.run and self.parent_id is None:
             self.parent_id = parent.id
         self._started = time.perf_counter()
         client = self.run.client

@@ -1,6 +1,7 @@
 import pytest
 
-from apps.breakpoints.models import Breakpoint
+from apps.breakpoints.models import Breakpoint, BreakpointHit, HitStatus
+from apps.breakpoints.services import breakpoint_create
 
 pytestmark = pytest.mark.django_db
 
@@ -202,3 +203,73 @@ class TestTestAgainstAStep:
         body = {"condition_type": "step_type", "condition_value": {"step_type": "tool_call"}}
         assert api.post(f"{URL}/test", {**body, "step_id": str(step.id)}, format="json").status_code == 404
         assert api.post(f"{URL}/test", {**body, "project_id": str(bob_project.id)}, format="json").status_code == 404
+
+
+# A run recorded through a framework integration offers only what its framework's hooks allow.
+
+
+def _integration_run(project, ingest, actions):
+    integration = {"framework": "openai-agents", "version": "0.25.0", "actions": actions}
+    run = ingest.post(
+        "/api/ingest/run", {"agent_name": "triage", "metadata": {"integration": integration}}, format="json"
+    ).json()
+    step = ingest.post(
+        f"/api/ingest/run/{run['id']}/step",
+        {"step_type": "tool_call", "name": "search", "input": {"q": 1}},
+        format="json",
+    ).json()
+    assert step["control"]["action"] == "pause"
+    return run
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [{"action": "continue", "input": {"q": 2}}, {"action": "skip", "output": "cached"}],
+    ids=["edit", "skip"],
+)
+def test_resume_refuses_what_the_runs_framework_cant_do(api, project, ingest, decision):
+    breakpoint_create(project=project, condition_type="step_name", condition_value={"pattern": "search"})
+    run = _integration_run(project, ingest, ["continue", "abort"])
+
+    response = api.post(f"/api/runs/{run['id']}/resume", decision, format="json")
+
+    assert response.status_code == 400
+    message = "This agent's framework (openai-agents) allows continue and abort only."
+    assert response.json() == {"detail": f"action: {message}", "errors": {"action": [message]}}
+    assert BreakpointHit.objects.get().status == HitStatus.WAITING
+
+
+def test_resume_continues_a_runs_framework_allows(api, project, ingest):
+    breakpoint_create(project=project, condition_type="step_name", condition_value={"pattern": "search"})
+    run = _integration_run(project, ingest, ["continue", "abort"])
+
+    assert api.post(f"/api/runs/{run['id']}/resume", {"action": "continue"}, format="json").status_code == 200
+    assert BreakpointHit.objects.get().status == HitStatus.RESUMED
+
+
+def test_the_controls_offer_only_what_the_runs_framework_allows(client_alice, project, ingest):
+    breakpoint_create(project=project, condition_type="step_name", condition_value={"pattern": "search"})
+    run = _integration_run(project, ingest, ["continue", "abort"])
+
+    html = client_alice.get(f"/runs/{run['id']}/breakpoint").content.decode()
+
+    assert "This agent's framework (openai-agents) allows continue and abort only." in html
+    assert 'value="continue"' in html and 'value="abort"' in html
+    assert 'value="edit"' not in html and 'value="skip"' not in html
+    assert "can't take an edited input" in html
+
+
+def test_a_step_may_narrow_what_its_runs_framework_allows(api, project, ingest):
+    breakpoint_create(project=project, condition_type="step_type", condition_value={"step_type": "llm_call"})
+    integration = {"framework": "pydantic-ai", "version": "2", "actions": ["continue", "edit", "skip", "abort"]}
+    run = ingest.post("/api/ingest/run", {"agent_name": "a", "metadata": {"integration": integration}}, format="json")
+    run_id = run.json()["id"]
+    body = {"step_type": "llm_call", "name": "chat", "metadata": {"breakpoint_actions": ["continue", "abort"]}}
+    assert ingest.post(f"/api/ingest/run/{run_id}/step", body, format="json").json()["control"]["action"] == "pause"
+
+    response = api.post(f"/api/runs/{run_id}/resume", {"action": "continue", "input": []}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "action": ["This agent's framework (pydantic-ai) allows continue and abort only."]
+    }

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from apps.core.metrics import ingest_counted
 from apps.core.unavailable import unavailable_answer
 from apps.ingest.otlp.parsing import JSON, PROTOBUF, OtlpJSONParser, OtlpProtobufParser
 from apps.ingest.otlp.services import ExportResult, otlp_ingest
@@ -142,7 +143,10 @@ class TracesView(APIView):
 
     @extend_schema(exclude=True)  # OTLP's own protocol (docs/otel.md), not our JSON API: no OpenAPI operation
     def post(self, request):
-        result = otlp_ingest(project=request.auth.project, export=export_request(request))
+        export = export_request(request)
+        result = otlp_ingest(project=request.auth.project, export=export)
+        spans = sum(len(scope.spans) for resource in export.resource_spans for scope in resource.scope_spans)
+        ingest_counted(spans - result.rejected_spans, result.rejected_spans, spans=True)
         return OtlpResponse(export_response(result))
 
     def get_exception_handler(self):

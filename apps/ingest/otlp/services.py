@@ -10,7 +10,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from apps.ingest.otlp.mapping import Stored, run_id_for, trace_events, traces
 from apps.ingest.otlp.spans import Span, request_spans
 from apps.projects.models import Project
-from apps.runs.selectors import runs_so_far
+from apps.runs.selectors import runs_so_far, traces_recorded_by_integrations
 from apps.runs.writes import runs_write
 from apps.testing.services import tests_schedule_for_runs
 
@@ -28,7 +28,7 @@ def otlp_ingest(*, project: Project, export: ExportTraceServiceRequest) -> Expor
     partial success reports them."""
     spans, refused = request_spans(export)
     reasons = [f"span {refusal.name!r}: {refusal.reason}" for refusal in refused]
-    grouped = traces(spans)
+    grouped = _not_recorded_by_integrations(project, traces(spans))
     stored = _stored(project, grouped)
     events = []
     for trace_id, trace_spans in grouped.items():
@@ -48,6 +48,15 @@ def otlp_ingest(*, project: Project, export: ExportTraceServiceRequest) -> Expor
             rejected += 1
             reasons.append(f"span {event['body']['span_id']}: {result.error.detail}")
     return _result(rejected, reasons)
+
+
+def _not_recorded_by_integrations(project: Project, grouped: dict[str, list[Span]]) -> dict[str, list[Span]]:
+    """An SDK integration that records an agent inside an OpenTelemetry trace names its run after the
+    trace: that trace's spans are accepted and left out, so the agent is one run, not two."""
+    if not grouped:
+        return grouped
+    recorded = traces_recorded_by_integrations(project=project, external_ids=list(grouped))
+    return {trace_id: spans for trace_id, spans in grouped.items() if trace_id not in recorded}
 
 
 def _stored(project: Project, grouped: dict[str, list[Span]]) -> dict[str, Stored]:

@@ -333,3 +333,13 @@ def test_a_preview_reads_a_value_cut_short():
     assert gist('{"question": "Why is Mars red?", "context": "' + "x" * 400) == "Why is Mars red?"
     assert gist('{"a": 1, "b": [1, 2]}') == '{"a": 1, "b": [1, 2]}'
     assert gist('"' + "word " * 40 + '"', limit=20) == "word word word word…"
+
+
+def test_detail_shows_the_framework_an_integration_recorded_the_run_through(client_alice, make_run):
+    integration = {"framework": "pydantic-ai", "version": "2.78.0", "actions": ["continue", "abort"]}
+    recorded = make_run(metadata={"integration": integration})
+    plain = make_run(metadata={"integration": "not an object"})
+
+    html = client_alice.get(f"/runs/{recorded.pk}").content.decode()
+    assert re.search(r"data-framework>.*pydantic-ai <code>2\.78\.0</code></span>", html)
+    assert "data-framework" not in client_alice.get(f"/runs/{plain.pk}").content.decode()

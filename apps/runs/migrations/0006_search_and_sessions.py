@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('projects', '0001_initial'),
-        ('runs', '0004_write_path'),
+        ('runs', '0005_paused_runs_index'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('projects', '0001_initial'),
-        ('runs', '0006_filter_indexes'),
+        ('runs', '0007_filter_indexes'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('projects', '0001_initial'),
-        ('runs', '0005_search_and_sessions'),
+        ('runs', '0006_search_and_sessions'),
     ]
 
     operations = [
