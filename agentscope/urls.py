@@ -39,6 +39,7 @@ urlpatterns = [
     path("api/orgs", include("apps.orgs.api_urls")),
     *slash_path("api/invitations/accept", orgs_api.invitation_accept),
     path("api/runs", include("apps.runs.api_urls")),
+    path("api/sessions", include("apps.runs.api_sessions_urls")),
     path("api/tests", include("apps.testing.api_urls")),
     path("api/test-runs", include("apps.testing.api_test_runs_urls")),
     path("api/breakpoints", include("apps.breakpoints.api_urls")),

@@ -10,7 +10,8 @@ prints:
       each its own agent run, with p50/p95 latency;
   (b) batch steps per second (`POST /api/ingest/batch`, ~1 KB of JSON per step, 500 per batch), from
       one sender (as the SDK sends) and from 4 concurrent senders;
-  (c) raw `COPY` of the same rows into `run_steps` of the same run, and the ratio batch / COPY.
+  (c) raw `COPY` of the same rows (with their full-text search words, which the GIN index takes
+      either way) into `run_steps` of the same run, and the ratio batch / COPY.
 Finally it stops the server and drops the database (`--keep` keeps it).
 
 `--profile` samples the gunicorn workers with py-spy (`pip install py-spy`) during (a) and prints
@@ -50,7 +51,7 @@ SERVER_ENV = {
 }
 COPY_COLUMNS = (
     "id, run_id, step_index, step_type, name, input, output, metadata, tokens_used, latency_ms,"
-    " started_at, ended_at, created_at, status"
+    " started_at, ended_at, created_at, status, search"
 )
 
 
@@ -328,6 +329,8 @@ def copy_rows(run_id: str, *, rows: int) -> dict:
     """COPY `rows` steps like those of the batch into `run_steps` of `run_id`, after its last step."""
     import psycopg
 
+    from apps.runs.search import document, tsvector_literal
+
     now = datetime.now(UTC)
     with psycopg.connect(f"{PG_SERVER}/{DATABASE}") as conn:
         first = conn.execute(
@@ -339,7 +342,8 @@ def copy_rows(run_id: str, *, rows: int) -> dict:
             prepared.append(
                 (uuid.uuid4(), run_id, first + n, body["step_type"], body["name"], json.dumps(body["input"]),
                  json.dumps(body["output"]), json.dumps(body["metadata"]), body["tokens_used"], body["latency_ms"],
-                 now, now, now, "completed")
+                 now, now, now, "completed",  # and the search words the write path stores (GIN-indexed)
+                 tsvector_literal(document([body["name"], body["input"], body["output"], None])))
             )  # fmt: skip
         started = time.perf_counter()
         with conn.cursor() as cursor, cursor.copy(f"COPY run_steps ({COPY_COLUMNS}) FROM STDIN") as copy:

@@ -32,6 +32,7 @@ class Site:
     tool: str = ""
     log: str = ""
     runs: list[str] = field(default_factory=list)
+    session: str = "astronomy-chat-7f3a"
 
 
 def _post(client, url, body, status=(200, 201)):
@@ -40,9 +41,14 @@ def _post(client, url, body, status=(200, 201)):
     return response.json()
 
 
-def send_run(ingest, *, agent="research-assistant", steps=(), error=None, end=True, question="Why is Mars red?"):
+def send_run(
+    ingest, *, agent="research-assistant", steps=(), error=None, end=True, question="Why is Mars red?", session=None
+):
     """A run and its steps through the ingest API; steps are dicts of the step endpoint's body."""
-    run_id = _post(ingest, "/api/ingest/run", {"agent_name": agent, "input": {"question": question}})["id"]
+    body = {"agent_name": agent, "input": {"question": question}}
+    if session:
+        body |= {"session_id": session, "user_id": "student-42"}
+    run_id = _post(ingest, "/api/ingest/run", body)["id"]
     ids = []
     for body in steps:
         if "parent" in body:
@@ -108,7 +114,7 @@ def _traced_steps(t0):
 def seed_site(*, project, api, ingest) -> Site:
     site = Site(project_id=str(project.pk))
     t0 = timezone.now() - timedelta(minutes=5)
-    site.run = send_run(ingest, steps=_traced_steps(t0))
+    site.run = send_run(ingest, steps=_traced_steps(t0), session=site.session)
     failing = [
         {
             "step_type": "tool_call",
@@ -119,7 +125,9 @@ def seed_site(*, project, api, ingest) -> Site:
         },
     ]
     error = {"type": "KeyError", "message": "no document 'planet-x' in the corpus", "stack": STACK}
-    site.failed_run = send_run(ingest, agent=LONG_NAME, steps=failing, error=error, question="Summarise planet-x")
+    site.failed_run = send_run(
+        ingest, agent=LONG_NAME, steps=failing, error=error, question="Summarise planet-x", session=site.session
+    )
     site.runs = [site.run, site.failed_run] + [
         send_run(
             ingest,

@@ -22,7 +22,14 @@ PAGES = {
     "runs:prices": lambda s: ["/settings/prices"],
     "projects:new": lambda s: ["/projects/new"],
     "projects:org_new": lambda s: ["/orgs/new"],
-    "runs:list": lambda s: ["/runs", "/runs?status=failed"],
+    "runs:list": lambda s: [
+        "/runs",
+        "/runs?status=failed",
+        "/runs?q=mars",
+        "/runs?has_error=true&tool=read_document&latency_min=0&metadata=env%3Dci",
+    ],
+    "runs:sessions": lambda s: ["/sessions"],
+    "runs:session": lambda s: [f"/sessions/{s.session}"],
     "runs:detail": lambda s: [
         f"/runs/{s.run}",
         f"/runs/{s.run}?step=2",

@@ -53,6 +53,7 @@ SKIPPED_PREFIXES = ("admin/", "api/ingest/", "static/")  # the Django admin (sta
 # gets 404. "own": the route works on the caller's current project or their own things, so an outsider
 # acting on theirs succeeds.
 OBJ, OWN = "object", "own"
+SESSION = "chat-1"  # the run's session, for the sessions pages and API
 # (route, method) -> (action, scope, what to send)
 ROUTES = {
     # pages
@@ -86,6 +87,8 @@ ROUTES = {
     ("orgs/<uuid:organization_id>/invitations/<uuid:invitation_id>/resend", "POST"): ("member.invite", OBJ, {}),
     ("orgs/<uuid:organization_id>/invitations/<uuid:invitation_id>/revoke", "POST"): ("member.invite", OBJ, {}),
     ("runs", "GET"): ("read", OWN, None),
+    ("sessions", "GET"): ("read", OWN, None),
+    ("sessions/<str:session_id>", "GET"): ("read", OBJ, None),
     ("runs/<uuid:run_id>", "GET"): ("read", OBJ, None),
     ("runs/<uuid:run_id>/header", "GET"): ("read", OBJ, None),
     ("runs/<uuid:run_id>/inspector", "GET"): ("read", OBJ, None),
@@ -164,6 +167,8 @@ ROUTES = {
     ("api/orgs/<uuid:organization_id>/invitations/<uuid:invitation_id>/resend", "POST"): ("member.invite", OBJ, {}),
     ("api/orgs/<uuid:organization_id>/audit-log", "GET"): ("audit.read", OBJ, None),
     ("api/runs", "GET"): ("read", OBJ, "?project_id={project}"),
+    ("api/sessions", "GET"): ("read", OBJ, "?project_id={project}"),
+    ("api/sessions/<str:session_id>", "GET"): ("read", OBJ, None),
     ("api/runs/<uuid:run_id>", "GET"): ("read", OBJ, None),
     ("api/runs/<uuid:run_id>", "DELETE"): ("run.delete", OBJ, None),
     ("api/runs/<uuid:run_id>/steps", "GET"): ("read", OBJ, None),
@@ -291,7 +296,7 @@ class World:
         }  # fmt: skip
         if route.startswith(("runs/<uuid:run_id>/breakpoint", "api/runs/<uuid:run_id>/resume")):
             values["run_id"] = self.paused
-        path = route
+        path = route.replace("<str:session_id>", SESSION)
         for name, value in values.items():
             path = path.replace(f"<uuid:{name}>", str(value))
         return "/" + path
@@ -319,7 +324,7 @@ def build_world(people) -> World:
     ingest = APIClient()
     ingest.credentials(HTTP_X_AGENTSCOPE_KEY=raw)
     step = {"step_type": "llm_call", "name": "plan", "input": {"q": 1}, "output": {"a": 2}}
-    run = send_run(ingest, agent="a", steps=[step, {**step, "name": "answer"}])
+    run = send_run(ingest, agent="a", steps=[step, {**step, "name": "answer"}], session=SESSION)
     other = send_run(ingest, agent="a", steps=[step])
     breakpoint = breakpoint_create(project=project, condition_type="step_name", condition_value={"pattern": "refund"})
     paused = send_run(ingest, agent="a", end=False, steps=[{"step_type": "tool_call", "name": "refund", "input": {}}])

@@ -71,6 +71,10 @@ class IngestRunCreateInput(serializers.Serializer):
     metadata = _metadata()
     started_at = serializers.DateTimeField(required=False, allow_null=True)
     status = serializers.ChoiceField(RunStatus.choices, default=RunStatus.RUNNING)
+    session_id = _name(
+        required=False, allow_null=True, allow_blank=True, help_text="Runs of one session read as one conversation."
+    )
+    user_id = _name(required=False, allow_null=True, allow_blank=True, help_text="The end user's id in your system.")
 
     def validate_external_id(self, value):
         return value or None
@@ -78,6 +82,8 @@ class IngestRunCreateInput(serializers.Serializer):
 
 class IngestRunUpdateInput(serializers.Serializer):
     status = serializers.ChoiceField(RunStatus.choices, required=False)
+    session_id = _name(required=False, allow_null=True, allow_blank=True)
+    user_id = _name(required=False, allow_null=True, allow_blank=True)
     output = _json()
     error = _json()
     metadata = _metadata()
@@ -250,6 +256,7 @@ class IngestRunOutput(serializers.ModelSerializer):
             "id", "project_id", "external_id", "agent_name", "status", "input", "output", "metadata",
             "error", "started_at", "ended_at", "created_at", "replay_of_id", "replay_from_step",
             "step_count", "error_count", "total_tokens", "duration_ms", "cost_usd", "unpriced_steps",
+            "session_id", "user_id",
         ]  # fmt: skip
 
 
@@ -305,6 +312,7 @@ def run_output(run: Run) -> dict:
         "replay_from_step": _int(run.replay_from_step), "step_count": _int(run.step_count),
         "error_count": _int(run.error_count), "total_tokens": _int(run.total_tokens), "duration_ms": _int(run.duration_ms),
         "cost_usd": _decimal(run.cost_usd), "unpriced_steps": _int(run.unpriced_steps),
+        "session_id": run.session_id, "user_id": run.user_id,
     }  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from apps.orgs.audit import actor_from_request
 from apps.projects.selectors import project_get
 from apps.runs import prices, selectors, services
 from apps.runs.compare import runs_compare
+from apps.runs.registry import run_list as registered_list
 from apps.runs.replay import replay_command, run_replay_create
 from apps.runs.serializers import (
     RUNS_PAGE_SIZE,
@@ -35,6 +36,7 @@ from apps.runs.serializers import (
     TimelineOutput,
     TimelineRunOutput,
     TimelineStepOutput,
+    search_match,
     step_rows,
 )
 from apps.runs.timeline import timeline_steps, timeline_window
@@ -72,13 +74,22 @@ def cursor_from(filters: dict) -> selectors.RunCursor | None:
 def run_list(request):
     filters = validated(RunFilterInput, request.query_params)
     project_ids = selectors.project_ids_for_user(user=request.user, project_id=filters.get("project_id"))
-    runs = selectors.runs_rows(selectors.runs_for_filters(project_ids=project_ids, filters=filters))
+    if errors := registered_list.refused(request.query_params, project_ids=project_ids):
+        raise ValidationError(errors)
+    runs = selectors.runs_for_filters(project_ids=project_ids, filters=filters)
+    runs, _ = registered_list.filtered(runs, request.query_params, project_ids=project_ids)
+    runs = selectors.runs_rows(runs)
     page = selectors.runs_page(runs, cursor=cursor_from(filters), size=filters.get("page_size", RUNS_PAGE_SIZE))
+    results = RunRowOutput(page.runs, many=True).data
+    hits = selectors.search_hits(runs=page.runs, q=filters.get("q"))
+    for row, run in zip(results, page.runs, strict=True):
+        if run.pk in hits:
+            row["match"] = search_match(hits[run.pk])
     return Response(
         {
             "next": page_url(request, cursor=page.older.encode()) if page.older else None,
             "previous": page_url(request, cursor=page.newer.encode()) if page.newer else None,
-            "results": RunRowOutput(page.runs, many=True).data,
+            "results": results,
         }
     )
 

@@ -13,6 +13,7 @@ from apps.core.errors import ApplicationError
 from apps.core.timing import ms_between
 from apps.runs.models import Run, RunStep, StepStatus, StepType
 from apps.runs.pricing import Custom, step_cost
+from apps.runs.search import document
 
 INT_MAX = 2**31 - 1
 STEP_FIELDS = tuple(f.attname for f in RunStep._meta.concrete_fields)
@@ -74,6 +75,7 @@ def new_step_row(data: dict, *, run_id: UUID, step_index: int | None, now: datet
     )
     if row["latency_ms"] is None and row["ended_at"] is not None:
         row["latency_ms"] = latency_between(row["started_at"], row["ended_at"])
+    row["search"] = step_document(row)
     return row
 
 
@@ -106,6 +108,19 @@ def run_cost_add(run: Run, cost, unpriced: int) -> None:
     if cost is not None:
         run.cost_usd = cost if run.cost_usd is None else run.cost_usd + cost
     run.unpriced_steps += unpriced
+
+
+SEARCHED_STEP_FIELDS = ("name", "input", "output", "error")
+SEARCHED_RUN_FIELDS = ("external_id", "agent_name", "input", "output", "error")
+
+
+def step_document(row: dict):
+    """What a step's `search` column holds (apps.runs.search): kept by the write path as it writes."""
+    return document(row[name] for name in SEARCHED_STEP_FIELDS)
+
+
+def run_document(run: Run):
+    return document(getattr(run, name) for name in SEARCHED_RUN_FIELDS)
 
 
 def step_is_error(row: dict) -> bool:

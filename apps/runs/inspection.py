@@ -260,6 +260,15 @@ def gist(head: str | None, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def turn_text(value, limit: int = 4000) -> str:
+    """What a run said in one turn of a conversation: a chat's last message, an object's likeliest
+    field, a string as it is, else compact JSON; "" for nothing."""
+    if value in (None, "", {}, []):
+        return ""
+    text = _gist_of(value).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _gist_of(value) -> str:
     if isinstance(value, str):
         return value

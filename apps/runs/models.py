@@ -2,11 +2,39 @@ from datetime import datetime
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from apps.core.models import UUIDModel
 from apps.core.timing import ms_between
 from apps.projects.models import Project
+
+
+class SearchField(models.TextField):
+    """A run's or step's words for full-text search (apps.runs.search), written by the write path:
+    a `tsvector` on PostgreSQL (under a GIN index), their text on SQLite (an FTS5 table mirrors it)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("null", True)
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def db_type(self, connection) -> str:
+        return "tsvector" if connection.vendor == "postgresql" else "text"
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        from apps.runs.search import SearchWords, tsvector_literal
+
+        if isinstance(value, SearchWords):  # as computed; a value read back is already the column's own text
+            return tsvector_literal(value) if connection.vendor == "postgresql" else str(value)
+        return value
+
+
+class WithoutSearch(models.Manager):
+    """Rows without their `search` column, which nothing but the search's own SQL reads."""
+
+    def get_queryset(self):
+        return super().get_queryset().defer("search")
 
 
 class RunStatus(models.TextChoices):
@@ -62,6 +90,12 @@ class Run(UUIDModel):
     # kept by the write path like the token counter (apps.runs.pricing prices each step).
     cost_usd = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
     unpriced_steps = models.IntegerField(default=0, db_default=0)
+    # A conversation's turns share a session; `user_id` is the end user's id in the agent's own system.
+    session_id = models.CharField(max_length=255, null=True, blank=True)
+    user_id = models.CharField(max_length=255, null=True, blank=True)
+    search = SearchField()  # external id, agent name, input, output and error: their words (apps.runs.search)
+
+    objects = WithoutSearch()
 
     class Meta:
         db_table = "runs"
@@ -85,6 +119,31 @@ class Run(UUIDModel):
                 fields=["project", "external_id"],
                 name="runs_project_extid_prefix_idx",
                 opclasses=["uuid_ops", "varchar_pattern_ops"],
+            ),
+            # A session's turns in order, and the sessions list; a user's runs.
+            models.Index(
+                fields=["project", "session_id", "started_at"],
+                name="runs_project_session_idx",
+                condition=Q(session_id__isnull=False),
+            ),
+            models.Index(
+                fields=["project", "-started_at"],
+                name="runs_project_session_time_idx",
+                condition=Q(session_id__isnull=False),
+            ),
+            models.Index(
+                fields=["project", "user_id", "-started_at"],
+                name="runs_project_user_idx",
+                condition=Q(user_id__isnull=False),
+            ),
+            # Range filters: a narrow range is read from these and sorted (a walk in time order would read
+            # most of the project); a wide one walks the list's order and the planner takes that instead.
+            models.Index(fields=["project", "total_tokens"], name="runs_project_tokens_idx"),
+            models.Index(fields=["project", "duration_ms"], name="runs_project_duration_idx"),
+            models.Index(fields=["project", "cost_usd"], name="runs_project_cost_idx"),
+            # "has a failed step": the list's order among the runs with one
+            models.Index(
+                fields=["project", "-started_at"], name="runs_project_errors_idx", condition=Q(error_count__gt=0)
             ),
             # /metrics counts paused runs across projects at every scrape: a few rows, never a scan.
             models.Index(fields=["status"], name="runs_paused_idx", condition=Q(status="paused")),
@@ -134,6 +193,9 @@ class RunStep(UUIDModel):
     model = models.CharField(max_length=255, null=True, blank=True)
     cost_usd = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
     cost_details = models.JSONField(null=True, blank=True)
+    search = SearchField()  # name, input, output and error's words (apps.runs.search)
+
+    objects = WithoutSearch()
 
     class Meta:
         db_table = "run_steps"
@@ -142,11 +204,19 @@ class RunStep(UUIDModel):
             models.UniqueConstraint(fields=["run", "step_index"], name="idx_run_steps_step_index"),
         ]
         indexes = [
+            # The runs filters "called tool X" and "used model X" find the steps, then their runs.
+            models.Index("name", "run", name="run_steps_tool_idx", condition=Q(step_type="tool_call")),
+            models.Index(
+                KeyTransform("model", "metadata"),
+                "run",
+                name="run_steps_model_idx",
+                condition=Q(step_type="llm_call"),
+            ),
             models.Index(
                 fields=["run", "parent_pending_id"],
                 name="run_steps_parent_pending_idx",
                 condition=Q(parent_pending_id__isnull=False),
-            )
+            ),
         ]
 
     def __str__(self) -> str:

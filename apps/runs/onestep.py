@@ -31,7 +31,7 @@ from apps.runs.rollup import rollup_days_touch
 _RUN_COLUMNS = [
     f
     for f in Run._meta.concrete_fields
-    if f.attname not in ("input", "output", "metadata", "error", "ended_at", "created_at", "duration_ms")
+    if f.attname not in ("input", "output", "metadata", "error", "ended_at", "created_at", "duration_ms", "search")
 ]
 _GIVEN = [name for name in STEP_FIELDS if name not in ("run_id", "step_index")]
 _RETURNED = Columns(*_RUN_COLUMNS, RunStep._meta.get_field("step_index"))

@@ -139,9 +139,13 @@ class RunListFilter:
 
     name: str
     label: str
-    choices: tuple[tuple[str, str], ...]
+    choices: tuple[tuple[str, str], ...] | Callable[..., tuple[tuple[str, str], ...]]
     apply: Callable[..., QuerySet[Run]]
     everything: str = "All runs"
+
+    def choices_for(self, *, project_ids: list) -> tuple[tuple[str, str], ...]:
+        """`choices`, or when they depend on the projects (their tests), what `choices(project_ids=...)` answers."""
+        return self.choices(project_ids=project_ids) if callable(self.choices) else self.choices
 
 
 class RunList:
@@ -159,17 +163,38 @@ class RunList:
         self._columns.pop(name, None)
         self._filters.pop(name, None)
 
-    def filters(self) -> list[RunListFilter]:
-        return list(self._filters.values())
+    def filters(self, *, project_ids: list) -> list[dict]:
+        """Each registered filter with its choices for these projects: {"name", "label", "everything", "choices"}."""
+        return [
+            {
+                "name": f.name,
+                "label": f.label,
+                "everything": f.everything,
+                "choices": f.choices_for(project_ids=project_ids),
+            }
+            for f in self._filters.values()
+        ]
 
-    def filtered(self, runs: QuerySet[Run], query) -> tuple[QuerySet[Run], dict[str, str]]:
+    def filtered(self, runs: QuerySet[Run], query, *, project_ids: list) -> tuple[QuerySet[Run], dict[str, str]]:
         """`runs` narrowed by the registered filters `query` names with a valid value, and those values."""
         chosen = {}
         for list_filter in self._filters.values():
             value = query.get(list_filter.name, "")
-            if value in dict(list_filter.choices):
+            if value and value in dict(list_filter.choices_for(project_ids=project_ids)):
                 runs, chosen[list_filter.name] = list_filter.apply(runs=runs, value=value), value
         return runs, chosen
+
+    def refused(self, query, *, project_ids: list) -> dict[str, list[str]]:
+        """Errors for the registered filters `query` gives a value none of their choices has (the API's 400)."""
+        errors = {}
+        for list_filter in self._filters.values():
+            value = query.get(list_filter.name, "")
+            if not value:
+                continue
+            choices = dict(list_filter.choices_for(project_ids=project_ids))
+            if value not in choices:
+                errors[list_filter.name] = [f"Not one of: {', '.join(choices) or 'nothing yet'}."]
+        return errors
 
     def columns(self, *, runs: list[Run]) -> list[dict]:
         """Each registered column with its cells for `runs`: {"column", "cells"}."""

@@ -7,19 +7,22 @@ costs what the first does; each page is served by an index that starts with the 
 
 import base64
 import binascii
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet, TextField
+from django.db.models import BooleanField, F, Q, QuerySet, TextField
+from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Substr
 from django.shortcuts import get_object_or_404
 
 from apps.projects.models import Project
 from apps.projects.selectors import project_authorize, project_get, projects_for_user
+from apps.runs import search
 from apps.runs.models import Run, RunStep, StepType
 
 MAX_AGENT_NAMES = 500
@@ -79,57 +82,96 @@ def runs_in_projects(project_ids: list[UUID]) -> QuerySet[Run]:
     return Run.objects.filter(project_id__in=project_ids)
 
 
-def runs_filter(
-    runs: QuerySet[Run],
-    *,
-    status: str | None = None,
-    agent_name: str | None = None,
-    started_after: datetime | None = None,
-    started_before: datetime | None = None,
-    q: str | None = None,
-    agent_names: list[str] | None = None,
-    cost_min: Decimal | None = None,
-    cost_max: Decimal | None = None,
-) -> QuerySet[Run]:
-    """`q` matches a run id, the start of an external id, or part of an agent name in any case.
+# Range filters of the list: `<name>_min` and `<name>_max` (inclusive) on a column of the run. A run
+# without a price (cost_usd null) is never within a cost bound.
+RANGE_FILTERS = {"latency": "duration_ms", "tokens": "total_tokens", "cost": "cost_usd"}
+# Equality filters on a column of the run (each served by an index in Run.Meta.indexes).
+EQUAL_FILTERS = ("status", "agent_name", "session_id", "user_id")
+FILTER_KEYS = (
+    *EQUAL_FILTERS, "started_after", "started_before", "q", "has_error", "tool", "model", "metadata",
+    *(f"{name}_{end}" for name in RANGE_FILTERS for end in ("min", "max")),
+)  # fmt: skip
 
-    Agent names are few per project, so the names `q` matches are found in `agent_names` (the
-    project's names) and looked up by index; an external id matches by prefix, which an index serves
-    too. A substring search of every external id would read the whole table on each keystroke.
+
+def runs_filter(runs: QuerySet[Run], **filters) -> QuerySet[Run]:
+    """The runs that pass every filter given (FILTER_KEYS; None or "" filters nothing).
+
+    `q` is a run id, the start of an external id, or a full-text search (apps.runs.search) of the
+    runs' external ids, agent names, inputs, outputs and errors and their steps' names, inputs,
+    outputs and errors: a run matches when it or one of its steps does. `tool` and `model` keep the
+    runs with a tool call of that name, an LLM call of that model (`metadata.model`); `metadata` is
+    (key, value): the run's metadata has that key with that value (as text).
     """
-    if status:
-        runs = runs.filter(status=status)
-    if agent_name:
-        runs = runs.filter(agent_name=agent_name)
-    if started_after:
-        runs = runs.filter(started_at__gte=started_after)
-    if started_before:
-        runs = runs.filter(started_at__lt=started_before)
-    if cost_min is not None:  # a run without a price is never within a cost bound
-        runs = runs.filter(cost_usd__gte=cost_min)
-    if cost_max is not None:
-        runs = runs.filter(cost_usd__lte=cost_max)
-    if q := (q or "").strip():
-        match = Q(external_id__startswith=q)
-        names = [name for name in agent_names or [] if q.casefold() in name.casefold()]
-        if names:
-            match |= Q(agent_name__in=names)
-        elif agent_names is None:
-            match |= Q(agent_name__icontains=q)
-        if run_id := _as_uuid(q):
-            match |= Q(pk=run_id)
-        runs = runs.filter(match)
+    runs = runs.filter(**{name: filters[name] for name in EQUAL_FILTERS if filters.get(name)})
+    if filters.get("started_after"):
+        runs = runs.filter(started_at__gte=filters["started_after"])
+    if filters.get("started_before"):
+        runs = runs.filter(started_at__lt=filters["started_before"])
+    for name, column in RANGE_FILTERS.items():
+        if filters.get(f"{name}_min") is not None:
+            runs = runs.filter(**{f"{column}__gte": filters[f"{name}_min"]})
+        if filters.get(f"{name}_max") is not None:
+            runs = runs.filter(**{f"{column}__lte": filters[f"{name}_max"]})
+    if filters.get("has_error") is not None:
+        runs = runs.filter(error_count__gt=0) if filters["has_error"] else runs.filter(error_count=0)
+    if filters.get("tool"):
+        runs = runs.filter(_run_has_step("name = %s", StepType.TOOL_CALL, filters["tool"]))
+    if filters.get("model"):
+        if connection.vendor == "postgresql":
+            runs = runs.filter(
+                _run_has_step("(metadata -> 'model') = %s::jsonb", StepType.LLM_CALL, json.dumps(filters["model"]))
+            )
+        else:
+            runs = runs.filter(
+                _run_has_step("json_extract(metadata, '$.model') = %s", StepType.LLM_CALL, filters["model"])
+            )
+    if filters.get("metadata"):
+        runs = _with_metadata(runs, *filters["metadata"])
+    if q := (filters.get("q") or "").strip():
+        runs = runs.filter(pk=run_id) if (run_id := as_uuid(q)) else _searched(runs, q)
     return runs
+
+
+def _searched(runs: QuerySet[Run], q: str) -> QuerySet[Run]:
+    """The runs matching the search `q`, or whose external id starts with it (as typed: its index serves it)."""
+    query = search.search_query_parse(q)
+    if search.is_common(query):  # walk the runs in the list's order, checking each
+        run_sql, run_params = search.match_sql("runs", query)
+        step_sql, step_params = search.match_sql("run_steps", query)
+        # OFFSET 0: checked run by run; else PostgreSQL hashes every matching step first (seconds)
+        steps = f'EXISTS (SELECT 1 FROM "run_steps" WHERE "run_steps"."run_id" = "runs"."id" AND {step_sql} OFFSET 0)'
+        matched = RawSQL(f"({run_sql} OR {steps})", [*run_params, *step_params], BooleanField())
+        return runs.filter(Q(matched) | Q(external_id__startswith=q))
+    sql, params = search.matching_run_ids_sql(query)
+    prefix, prefix_params = runs.filter(external_id__startswith=q).order_by().values("pk").query.sql_with_params()
+    return runs.filter(pk__in=RawSQL(f"{sql} UNION ALL {prefix}", [*params, *prefix_params]))
+
+
+def _run_has_step(condition: str, step_type: str, value) -> RawSQL:
+    """The run has a step of `step_type` meeting `condition`, checked run by run along the list's order
+    through the step indexes ((name, run) for tools, (metadata->'model', run) for models): OFFSET 0 keeps
+    PostgreSQL from joining from every such step first, which its estimates of these indexes mislead."""
+    sql = (
+        'EXISTS (SELECT 1 FROM "run_steps" WHERE "run_steps"."run_id" = "runs"."id"'
+        f' AND "run_steps"."step_type" = %s AND {condition}'
+        + (" OFFSET 0)" if connection.vendor == "postgresql" else ")")
+    )
+    return RawSQL(sql, [step_type, value], BooleanField())
+
+
+def _with_metadata(runs: QuerySet[Run], key: str, value: str) -> QuerySet[Run]:
+    """On PostgreSQL a containment (`@>`) the GIN index on metadata serves; SQLite reads the key."""
+    if connection.vendor == "postgresql":
+        return runs.filter(metadata__contains={key: value})
+    return runs.alias(meta_value=KeyTransform(key, "metadata")).filter(meta_value=value)
 
 
 def runs_for_filters(*, project_ids: list[UUID], filters: dict) -> QuerySet[Run]:
     """The runs of the list (API and page alike) for the filters of RunFilterInput."""
-    names = run_agent_names(project_ids=project_ids) if filters.get("q") else None
-    keys = ("status", "agent_name", "started_after", "started_before", "q", "cost_min", "cost_max")
-    return runs_filter(runs_in_projects(project_ids), agent_names=names, **{key: filters.get(key) for key in keys})
+    return runs_filter(runs_in_projects(project_ids), **{key: filters.get(key) for key in FILTER_KEYS})
 
 
-def _as_uuid(text: str) -> UUID | None:
+def as_uuid(text: str) -> UUID | None:
     try:
         return uuid.UUID(text)
     except ValueError:
@@ -233,6 +275,7 @@ RUN_ROW_FIELDS = (
     "id", "project_id", "external_id", "agent_name", "status", "started_at", "ended_at", "created_at",
     "step_count", "error_count", "total_tokens", "duration_ms", "replay_of_id", "replay_from_step",
     "cost_usd", "unpriced_steps",
+    "session_id", "user_id",
 )  # fmt: skip
 
 
@@ -252,6 +295,42 @@ def runs_preview_rows(runs: QuerySet[Run]) -> QuerySet[Run]:
         for field in ("input", "output", "error")
     }
     return runs_rows(runs).annotate(**head)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """Where a run matched a search: the first step that did (None: the run itself) and a snippet."""
+
+    step_index: int | None
+    step_name: str | None
+    snippet: search.Snippet | None
+
+
+def search_hits(*, runs: list[Run], q: str) -> dict[UUID, SearchHit]:
+    """For each run of a page of search results, its first matching step (by index) with a snippet,
+    else a snippet of the run itself: one query for the steps, one for the runs that had none."""
+    if not runs or not (q := (q or "").strip()) or as_uuid(q):
+        return {}
+    query = search.search_query_parse(q)
+    ids = [run.pk for run in runs]
+    condition, params = search.match_sql("run_steps", query)
+    steps = (
+        RunStep.objects.filter(run_id__in=ids)
+        .filter(RawSQL(condition, params, output_field=BooleanField()))
+        .order_by("run_id", "step_index")
+        .values_list("run_id", "step_index", "name", "input", "output", "error")
+    )
+    if connection.vendor == "postgresql":
+        steps = steps.distinct("run_id")
+    hits = {}
+    for run_id, index, name, *values in steps:
+        if run_id not in hits:
+            hits[run_id] = SearchHit(index, name, search.snippet([name, *values], query))
+    if missing := [pk for pk in ids if pk not in hits]:
+        fields = ("external_id", "agent_name", "input", "output", "error")
+        for run_id, *values in Run.objects.filter(pk__in=missing).values_list("pk", *fields):
+            hits[run_id] = SearchHit(None, None, search.snippet(values, query))
+    return hits
 
 
 # Steps -------------------------------------------------------------------------------------------

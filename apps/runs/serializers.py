@@ -8,9 +8,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.errors import ApplicationError
 from apps.core.fields import StrictIntegerField
 from apps.runs.models import CustomPrice, PriceMatch, Run, RunStatus, RunStep, StepStatus, StepType
-from apps.runs.selectors import RUN_ROW_FIELDS
+from apps.runs.search import MAX_QUERY_CHARS, search_query_parse
+from apps.runs.selectors import RANGE_FILTERS, RUN_ROW_FIELDS, as_uuid
 
 RUNS_PAGE_SIZE = 50
 RUNS_MAX_PAGE_SIZE = 200
@@ -56,6 +58,26 @@ class InstantField(serializers.Field):
         return value.isoformat()
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class MetadataPairField(serializers.Field):
+    """`key=value`, read as (key, value)."""
+
+    default_error_messages = {"invalid": "Use key=value, e.g. env=production."}
+
+    def to_internal_value(self, data) -> tuple[str, str]:
+        key, sep, value = data.partition("=") if isinstance(data, str) else ("", "", "")
+        if not sep or not key.strip() or len(data) > 512 or "\x00" in data:
+            self.fail("invalid")
+        return key.strip(), value
+
+    def to_representation(self, value):
+        return f"{value[0]}={value[1]}"
+
+
+def _range(help_text: str):
+    return serializers.IntegerField(required=False, min_value=0, max_value=2**62, help_text=help_text)
+
+
 class RunFilterInput(serializers.Serializer):
     """The filters of GET /api/runs and of the /runs page."""
 
@@ -68,8 +90,12 @@ class RunFilterInput(serializers.Serializer):
     )
     q = serializers.CharField(
         required=False,
-        max_length=255,
-        help_text="Matches a run id, the start of an external id, or part of an agent name (any case).",
+        max_length=MAX_QUERY_CHARS,
+        help_text=(
+            "A run id, or a full-text search of runs and their steps (input, output, error, step names, agent"
+            ' names, external ids), in any language: words (all in one run or one step), "exact phrases",'
+            " and prefix* words. A run matches when it or one of its steps does."
+        ),
     )
     cost_min = serializers.DecimalField(
         required=False, max_digits=20, decimal_places=10, min_value=0, help_text="Runs that cost at least this (USD)."
@@ -77,16 +103,40 @@ class RunFilterInput(serializers.Serializer):
     cost_max = serializers.DecimalField(
         required=False, max_digits=20, decimal_places=10, min_value=0, help_text="Runs that cost at most this (USD)."
     )
+    has_error = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="true: runs with a failed step; false: without."
+    )
+    tool = serializers.CharField(required=False, max_length=255, help_text="Runs that called the tool of this name.")
+    model = serializers.CharField(
+        required=False, max_length=255, help_text="Runs with an LLM call of this model (its `metadata.model`)."
+    )
+    metadata = MetadataPairField(required=False, help_text="`key=value`: the run's metadata has `key` set to `value`.")
+    session_id = serializers.CharField(required=False, max_length=255)
+    user_id = serializers.CharField(required=False, max_length=255)
+    latency_min = _range("Runs that took at least this many milliseconds.")
+    latency_max = _range("Runs that took at most this many milliseconds.")
+    tokens_min = _range("Runs that used at least this many tokens.")
+    tokens_max = _range("Runs that used at most this many tokens.")
     cursor = serializers.CharField(required=False, max_length=512, help_text="From `next` or `previous`.")
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=RUNS_MAX_PAGE_SIZE)
+
+    def validate_q(self, value: str) -> str:
+        if "\x00" not in value and as_uuid(value.strip()):
+            return value
+        try:
+            search_query_parse(value)
+        except ApplicationError as exc:
+            raise serializers.ValidationError(exc.errors["q"]) from None
+        return value
 
     def validate(self, attrs):
         after, before = attrs.get("started_after"), attrs.get("started_before")
         if after and before and after >= before:
             raise serializers.ValidationError({"started_before": ["Must be later than started_after."]})
-        low, high = attrs.get("cost_min"), attrs.get("cost_max")
-        if low is not None and high is not None and low > high:
-            raise serializers.ValidationError({"cost_max": ["Must be at least cost_min."]})
+        for name in RANGE_FILTERS:
+            low, high = attrs.get(f"{name}_min"), attrs.get(f"{name}_max")
+            if low is not None and high is not None and low > high:
+                raise serializers.ValidationError({f"{name}_max": [f"Must be at least {name}_min."]})
         return attrs
 
 
@@ -119,10 +169,85 @@ class RunRowOutput(serializers.ModelSerializer):
         fields = list(RUN_ROW_FIELDS)
 
 
+class SearchMatchOutput(serializers.Serializer):
+    step_index = serializers.IntegerField(
+        allow_null=True, help_text="The first step that matched; null: the run itself."
+    )
+    step_name = serializers.CharField(allow_null=True)
+    snippet = serializers.CharField(allow_null=True, help_text="Text around the first hit.")
+    highlights = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="[start, end) of each hit in `snippet`.",
+    )
+
+
+class RunSearchRowOutput(RunRowOutput):
+    match = SearchMatchOutput(required=False, help_text="With `q`: where the run matched.")
+
+    class Meta:
+        model = Run
+        fields = [*RUN_ROW_FIELDS, "match"]
+
+
 class RunListOutput(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
-    results = RunRowOutput(many=True)
+    results = RunSearchRowOutput(many=True)
+
+
+def search_match(hit) -> dict:
+    """SearchMatchOutput's shape for a selectors.SearchHit."""
+    snippet, highlights, at = "", [], 0
+    for text, is_hit in hit.snippet.parts if hit.snippet else ():
+        if is_hit:
+            highlights.append([at, at + len(text)])
+        snippet, at = snippet + text, at + len(text)
+    return {
+        "step_index": hit.step_index,
+        "step_name": hit.step_name,
+        "snippet": snippet or None,
+        "highlights": highlights,
+    }
+
+
+class SessionOutput(serializers.Serializer):
+    session_id = serializers.CharField()
+    user_id = serializers.CharField(allow_null=True)
+    runs = serializers.IntegerField()
+    first_at = serializers.DateTimeField()
+    last_at = serializers.DateTimeField()
+    total_tokens = serializers.IntegerField()
+    failed_runs = serializers.IntegerField()
+    error_steps = serializers.IntegerField()
+    cost_usd = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=10,
+        allow_null=True,
+        help_text="USD its runs' priced LLM calls cost; null: none priced.",
+    )
+    unpriced_steps = serializers.IntegerField(help_text="Its LLM calls whose model has no price (not in cost_usd).")
+
+
+class SessionListInput(serializers.Serializer):
+    project_id = serializers.UUIDField(required=False, help_text="One of your projects; default: all of them.")
+    cursor = serializers.CharField(required=False, max_length=1024, help_text="From `next`.")
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=RUNS_MAX_PAGE_SIZE)
+
+
+class SessionListOutput(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    results = SessionOutput(many=True)
+
+
+class TurnOutput(RunRowOutput):
+    class Meta:
+        model = Run
+        fields = [*RUN_ROW_FIELDS, "input", "output", "error"]
+
+
+class SessionDetailOutput(SessionOutput):
+    turns = TurnOutput(many=True, help_text="The session's runs in the order they started, a page at a time.")
+    turns_next = serializers.URLField(allow_null=True)
 
 
 class StepOutput(serializers.ModelSerializer):

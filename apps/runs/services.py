@@ -103,3 +103,30 @@ def _moved(run: Run, kind: str, **data) -> bool:
     for name in ("status", "error", "ended_at", "duration_ms", "started_at"):
         setattr(run, name, getattr(result.run, name))
     return result.changed
+
+
+def search_reindex(*, batch: int = 1000, everything: bool = False) -> tuple[int, int]:
+    """Fills the `search` column (apps.runs.search) of runs and steps written before search existed
+    (or, with `everything`, of all of them), `batch` rows per statement; (runs, steps) done. The
+    write path keeps it for everything written since, so this runs once, after the upgrade."""
+    from apps.runs.events import SEARCHED_RUN_FIELDS, SEARCHED_STEP_FIELDS, run_document, step_document
+
+    done = []
+    for model, fields, make in (
+        (Run, SEARCHED_RUN_FIELDS, run_document),
+        (RunStep, SEARCHED_STEP_FIELDS, lambda row: step_document({n: getattr(row, n) for n in SEARCHED_STEP_FIELDS})),
+    ):
+        rows = model.objects.all() if everything else model.objects.filter(search__isnull=True)
+        count, last = 0, None
+        while True:
+            page = rows.filter(pk__gt=last) if last else rows
+            chunk = list(page.order_by("pk").only("pk", *fields)[:batch])
+            if not chunk:
+                break
+            for row in chunk:
+                row.search = make(row)
+            with transaction.atomic():
+                model.objects.bulk_update(chunk, ["search"])
+            count, last = count + len(chunk), chunk[-1].pk
+        done.append(count)
+    return done[0], done[1]

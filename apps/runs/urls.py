@@ -20,4 +20,6 @@ urlpatterns = [
     *slash_path(
         "settings/prices/<uuid:project_id>/<uuid:price_id>/delete", price_views.price_delete, name="price_delete"
     ),
+    *slash_path("sessions", views.session_list, name="sessions"),
+    *slash_path("sessions/<str:session_id>", views.session_detail, name="session"),
 ]

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -22,9 +22,10 @@ from apps.core.htmx import htmx_target, htmx_wants_part, render_htmx
 from apps.core.replica import replica_reads
 from apps.core.timing import ms_between
 from apps.orgs.audit import actor_from_request
-from apps.runs import selectors, services
+from apps.runs import search, selectors, services, sessions
 from apps.runs.compare import runs_compare
-from apps.runs.inspection import chat_messages, chat_reply, error_view, step_model, step_usage
+from apps.runs.events import SEARCHED_RUN_FIELDS, SEARCHED_STEP_FIELDS
+from apps.runs.inspection import chat_messages, chat_reply, error_view, step_model, step_usage, turn_text
 from apps.runs.models import RunStatus, StepStatus, StepType
 from apps.runs.registry import HEADER, run_page
 from apps.runs.registry import run_list as registered_list
@@ -33,6 +34,24 @@ from apps.runs.serializers import RUNS_PAGE_SIZE, TIMELINE_PAGE_SIZE, RunFilterI
 from apps.runs.timeline import LIVE, run_span_ms, timeline_steps, timeline_window
 
 STATUSES = [RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.PENDING, RunStatus.COMPLETED, RunStatus.FAILED]
+ERROR_CHOICES = (("true", "With failed steps"), ("false", "No failed steps"))
+# The list's filters behind "More filters": (name, label, input type, placeholder)
+TEXT_FILTERS = [
+    {"name": name, "label": label, "type": kind, "placeholder": placeholder, "decimal": name.startswith("cost")}
+    for name, label, kind, placeholder in (
+        ("tool", "Tool", "text", "get_weather"),
+        ("model", "Model", "text", "gpt-4o-mini"),
+        ("metadata", "Metadata", "text", "env=production"),
+        ("session_id", "Session", "text", "session id"),
+        ("user_id", "User", "text", "user id"),
+        ("latency_min", "Latency from (ms)", "number", "0"),
+        ("latency_max", "Latency to (ms)", "number", "any"),
+        ("tokens_min", "Tokens from", "number", "0"),
+        ("tokens_max", "Tokens to", "number", "any"),
+        ("cost_min", "Cost from ($)", "number", "0.00"),
+        ("cost_max", "Cost to ($)", "number", "any"),
+    )
+]
 MAX_TRACKED = 50  # running steps a live timeline keeps refreshing
 
 
@@ -58,7 +77,8 @@ def run_list(request):
     if project is not None:
         filters, errors = _list_filters(request.GET)
         runs = selectors.runs_for_filters(project_ids=[project.pk], filters=filters)
-        runs, chosen = registered_list.filtered(runs, request.GET)  # the filters the apps above runs add
+        # the filters the apps above runs add
+        runs, chosen = registered_list.filtered(runs, request.GET, project_ids=[project.pk])
         try:
             cursor = selectors.RunCursor.decode(filters["cursor"]) if filters.get("cursor") else None
         except ValueError:
@@ -66,8 +86,7 @@ def run_list(request):
         page = selectors.runs_page(
             selectors.runs_preview_rows(runs), cursor=cursor, size=filters.get("page_size", RUNS_PAGE_SIZE)
         )
-        keys = ("status", "agent_name", "started_after", "started_before", "q", "cost_min", "cost_max")
-        filtered = bool(chosen) or any(filters.get(key) is not None for key in keys)
+        filtered = bool(chosen) or any(filters.get(key) not in (None, "") for key in selectors.FILTER_KEYS)
         context |= {
             "page": page,
             "filters": request.GET,
@@ -75,10 +94,14 @@ def run_list(request):
             "filtered": filtered,
             "has_runs": bool(page.runs) or (filtered and selectors.runs_in_projects([project.pk]).exists()),
             "columns": registered_list.columns(runs=page.runs),
-            "list_filters": registered_list.filters(),
+            "hits": selectors.search_hits(runs=page.runs, q=filters.get("q")),
+            "error_choices": ERROR_CHOICES,
+            "text_filters": TEXT_FILTERS,
+            "more_filters": sum(1 for field in TEXT_FILTERS if request.GET.get(field["name"], "").strip()),
         }
         if htmx_target(request) != "runs-results":
             context["agent_names"] = selectors.run_agent_names(project_ids=[project.pk])
+            context["list_filters"] = registered_list.filters(project_ids=[project.pk])
     return render_htmx(request, "runs/list.html", context, partial={"runs-results": "results"})
 
 
@@ -188,6 +211,19 @@ def _inspector_context(run, index: int | None, window=None) -> dict:
     }
 
 
+def _found_context(subject, query: str) -> dict:
+    """From a search's results (`?find=`): where the words are in the step (or run) opened, marked."""
+    try:
+        parsed = search.search_query_parse(query) if query.strip() else None
+    except ApplicationError:
+        parsed = None
+    if parsed is None:
+        return {}
+    fields = SEARCHED_STEP_FIELDS if hasattr(subject, "step_index") else SEARCHED_RUN_FIELDS
+    found = search.snippet([getattr(subject, name, None) for name in fields], parsed)
+    return {"found": found, "found_query": query.strip()} if found else {}
+
+
 def _unchanged(run, index: int | None) -> bool:
     """Whether what a watching inspector shows is still in progress: the live run, or its running step."""
     if run.status not in LIVE:
@@ -262,6 +298,7 @@ def run_detail(request, run_id):
     context |= _timeline_section_context(run, request.GET, selected=index)
     context |= _inspector_context(run, index, context["window"])
     context |= _replay_context(run, index, shown=context["step"])
+    context |= _found_context(context["step"] or run, request.GET.get("find", ""))
     context["panels"] = run_page.shown(request=request, run=run)
     context["header_panels"] = [shown for shown in context["panels"] if shown.panel.place == HEADER]
     return render(request, "runs/detail.html", context)
@@ -435,3 +472,47 @@ def run_compare_pick(request):
         messages.error(request, "Pick two runs to compare.")
         return redirect("runs:list")
     return redirect("runs:compare", *picked)
+
+
+# Sessions ----------------------------------------------------------------------------------------
+
+
+@login_required
+def session_list(request):
+    """The current project's sessions by last activity; `cursor` pages further back."""
+    project = request.current_project or None
+    context = {"project": project, "page": None}
+    if project is not None:
+        try:
+            cursor = sessions.SessionCursor.decode(request.GET["cursor"]) if request.GET.get("cursor") else None
+        except ValueError:
+            cursor = None
+        context["page"] = sessions.sessions_page(project_ids=[project.pk], cursor=cursor)
+    return render(request, "runs/sessions.html", context)
+
+
+@login_required
+def session_detail(request, session_id):
+    """A session as one conversation, oldest turn first; htmx asks for the next turns (`cursor`)."""
+    project = request.current_project or None
+    if project is None:
+        raise Http404("No such session.")
+    found = sessions.session_get(project_ids=[project.pk], session_id=session_id)
+    try:
+        cursor = sessions.TurnCursor.decode(request.GET["cursor"]) if request.GET.get("cursor") else None
+    except ValueError:
+        cursor = None
+    page = sessions.session_turns(project_ids=[project.pk], session_id=session_id, cursor=cursor)
+    turns = [_turn(run) for run in page.runs]
+    context = {"project": project, "session": found, "turns": turns, "later": page.later}
+    return render_htmx(request, "runs/session.html", context, partial={"turns-more": "turns"})
+
+
+def _turn(run) -> dict:
+    """A run as one exchange of a conversation: what came in, what went out."""
+    return {
+        "run": run,
+        "said": turn_text(run.input),
+        "answered": turn_text(run.output),
+        "error": error_view(run.error),
+    }

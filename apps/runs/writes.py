@@ -11,8 +11,8 @@ bad event sinks no other). Events name their run by `run_id`, or by `run_externa
 or created earlier in the same call, by its `external_id`). Kinds, with the keys they read:
 
     run.create   id, external_id, agent_name, input, metadata, started_at, status,
-                 replay_of_id, replay_from_step
-    run.update   status, output, error, metadata, agent_name, input,
+                 replay_of_id, replay_from_step, session_id, user_id
+    run.update   status, output, error, metadata, agent_name, input, session_id, user_id,
                  started_at (moves the start earlier only: spans of a trace arrive in any order)
     run.end      status, output, error, metadata, ended_at
     run.pause / run.unpause          (only from running or pending / from paused)
@@ -52,6 +52,8 @@ from apps.core.errors import ApplicationError
 from apps.core.sql import Columns, insert_rows, query_values, select_rows, update_row
 from apps.core.timing import ms_between
 from apps.runs.events import (
+    SEARCHED_RUN_FIELDS,
+    SEARCHED_STEP_FIELDS,
     STEP_FIELDS,
     Result,
     Written,
@@ -60,7 +62,9 @@ from apps.runs.events import (
     new_step_row,
     not_found,
     run_cost_add,
+    run_document,
     run_id_taken,
+    step_document,
     step_id_taken,
     step_index_taken,
     step_is_error,
@@ -77,9 +81,10 @@ __all__ = ["Result", "Written", "runs_write"]
 
 ATTEMPTS = 3
 RUN_FIELDS = tuple(f.attname for f in Run._meta.concrete_fields)
-RUN_LEAN = tuple(name for name in RUN_FIELDS if name not in ("input", "output", "metadata", "error"))
+RUN_READ = tuple(name for name in RUN_FIELDS if name != "search")  # written, never read back
+RUN_LEAN = tuple(name for name in RUN_READ if name not in ("input", "output", "metadata", "error"))
 _RUN_COLUMNS = {
-    names: Columns(*(f for f in Run._meta.concrete_fields if f.attname in names)) for names in (RUN_FIELDS, RUN_LEAN)
+    names: Columns(*(f for f in Run._meta.concrete_fields if f.attname in names)) for names in (RUN_READ, RUN_LEAN)
 }
 RUN_EVENTS = ("run.update", "run.end", "run.pause", "run.unpause", "run.abort", "run.restart")
 UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING, RunStatus.PAUSED)
@@ -206,7 +211,7 @@ class _Writer:
                 match.append(f"{name} IN ({', '.join(['%s'] * len(values))})")
                 params += query_values(Run, name, values)
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        names = RUN_FIELDS if full else RUN_LEAN
+        names = RUN_READ if full else RUN_LEAN
         sql = f"SELECT {', '.join(names)} FROM runs WHERE project_id = %s AND ({' OR '.join(match)}) ORDER BY id{lock}"
         for values in select_rows(sql, params, _RUN_COLUMNS[names]):
             self.remember(_RunState(Run.from_db(connection.alias, names, values), new=False))
@@ -266,6 +271,8 @@ class _Writer:
             created_at=self.now,
             replay_of_id=data.get("replay_of_id"),
             replay_from_step=data.get("replay_from_step"),
+            session_id=data.get("session_id") or None,
+            user_id=data.get("user_id") or None,
         )
         # As stored (from_db): it is, once this write commits; a failed write rolls back with it.
         run = Run.from_db(connection.alias, RUN_FIELDS, [values[name] for name in RUN_FIELDS])
@@ -276,6 +283,7 @@ class _Writer:
         state = self.state(data)
         run = state.run
         given = [name for name in ("status", "output", "error", "agent_name", "input") if name in data]
+        given += [name for name in ("session_id", "user_id") if data.get(name)]
         for name in given:
             setattr(run, name, data[name])
         if "metadata" in data:
@@ -433,6 +441,7 @@ class _Writer:
         self.step_changed(row, "model", "cost_usd", "cost_details")
         if "input" in data:
             self.step_changed(row, "input")
+        self.step_searched(row, data)
         run.error_count += int(step_is_error(row)) - int(was_error)
         run.total_tokens += (row["tokens_used"] or 0) - old_tokens
         state.dirty.update(("error_count", "total_tokens"))
@@ -450,7 +459,14 @@ class _Writer:
         if "input" in data:
             row["input"] = data["input"]
             self.step_changed(row, "input")
+        self.step_searched(row, data)
         return Result(200, run=state.run, row=row)
+
+    def step_searched(self, row: dict, data: dict) -> None:
+        """The step's words again when a field search reads has changed."""
+        if any(name in data for name in SEARCHED_STEP_FIELDS):
+            row["search"] = step_document(row)
+            self.step_changed(row, "search")
 
     def step_of_run(self, data: dict) -> dict:
         row = self.steps.get(data.get("id"))
@@ -489,6 +505,10 @@ class _Writer:
 
     def save(self) -> None:
         states = self.runs.values()
+        for state in states:
+            if state.new or state.dirty.intersection(SEARCHED_RUN_FIELDS):
+                state.run.search = run_document(state.run)
+                state.dirty.add("search")
         new_runs = [state.run for state in states if state.new]
         insert_rows(Run, RUN_FIELDS, [[getattr(run, name) for name in RUN_FIELDS] for run in new_runs])
         insert_rows(RunStep, STEP_FIELDS, [[row[name] for name in STEP_FIELDS] for row in self.new_steps])

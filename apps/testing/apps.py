@@ -6,7 +6,13 @@ class TestingConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.runs.registry import HEADER, RunListColumn, RunListFilter, RunPanel, run_list, run_page
-        from apps.testing.selectors import runs_with_failed_tests, verdict_counts, verdicts_for_run
+        from apps.testing.selectors import (
+            runs_failing_test,
+            runs_with_failed_tests,
+            test_choices,
+            verdict_counts,
+            verdicts_for_run,
+        )
 
         # Which tests judged the run, and how, below the debugger.
         run_page.register_panel(
@@ -37,6 +43,15 @@ class TestingConfig(AppConfig):
                 choices=(("failed", "Failed tests"),),
                 apply=runs_with_failed_tests,
                 everything="Any test verdicts",
+            )
+        )
+        run_list.register_filter(
+            RunListFilter(
+                name="failed_test",
+                label="Failed test",
+                choices=test_choices,
+                apply=runs_failing_test,
+                everything="Any test",
             )
         )
         # Verdicts age out with the runs they judged (apps.runs.retention); tests themselves never do.

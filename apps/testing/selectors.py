@@ -300,6 +300,23 @@ def runs_with_failed_tests(*, runs: QuerySet[Run], value: str = "failed") -> Que
     return runs.filter(Exists(failing))
 
 
+def runs_failing_test(*, runs: QuerySet[Run], value: str) -> QuerySet[Run]:
+    """The runs whose latest verdict of the test `value` (an id) failed or erred.
+
+    Served by test_runs' run index: the list walks its runs newest first and looks up each one's
+    verdicts of that test (a run has few), so a page costs its runs' lookups however many verdicts
+    the test has."""
+    later = TestRun.objects.filter(run_id=OuterRef("run_id"), test_id=value, executed_at__gt=OuterRef("executed_at"))
+    failing = TestRun.objects.filter(run_id=OuterRef("pk"), test_id=value, status__in=FAILING).filter(~Exists(later))
+    return runs.filter(Exists(failing))
+
+
+def test_choices(*, project_ids: list) -> tuple[tuple[str, str], ...]:
+    """(id, name) of these projects' tests, for the runs list's "failed test" filter."""
+    tests = Test.objects.filter(project_id__in=project_ids).order_by("name", "id").values_list("pk", "name")[:200]
+    return tuple((str(pk), name) for pk, name in tests)
+
+
 # Named <entity>_<verb>, the functions of the entity "test" look like tests to pytest wherever they
 # are imported; mark them, as the model Test is, so a test module can import them by name.
 for _function in [value for name, value in globals().items() if name.startswith("test") and callable(value)]:

@@ -99,9 +99,20 @@ class Client:
         input: Any = None,
         metadata: dict[str, Any] | None = None,
         external_id: str | None = None,
+        session_id: str | None = None,
+        user_id: str | None = None,
     ) -> Any:
-        """A run (`agentscope_sdk.Run`), to use as `with client.run("agent") as run:` or `async with`."""
-        return self._run(self, agent_name, input=input, metadata=metadata, external_id=external_id)
+        """A run (`agentscope_sdk.Run`), to use as `with client.run("agent") as run:` or `async with`.
+        Runs with one `session_id` read as one conversation on the server; `user_id` is your end user's id."""
+        return self._run(
+            self,
+            agent_name,
+            input=input,
+            metadata=metadata,
+            external_id=external_id,
+            session_id=session_id,
+            user_id=user_id,
+        )
 
     def trace(self, fn: Callable | str | None = None, /, **options: Any) -> Any:
         """Decorator: each call of the function is a run (a step when called inside a run).

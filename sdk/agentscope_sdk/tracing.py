@@ -67,8 +67,11 @@ class Run:
         input: Any = None,
         metadata: dict[str, Any] | None = None,
         external_id: str | None = None,
+        session_id: str | None = None,
+        user_id: str | None = None,
     ):
         self.client = client
+        self.session_id, self.user_id = session_id, user_id
         self.id = new_id()
         self.agent_name = agent_name
         self.input = input
@@ -91,6 +94,9 @@ class Run:
             body["metadata"] = self.client.jsonable(self.metadata)
         if self.external_id is not None:
             body["external_id"] = str(self.external_id)
+        for name in ("session_id", "user_id"):
+            if getattr(self, name) is not None:
+                body[name] = str(getattr(self, name))
         self.client.emit("run.create", body)
         return self
 

@@ -151,6 +151,13 @@
     openDialog(dialog);
   }
 
+  // A filter bar's search box asks for results as it is typed in (its "input" trigger): the "change"
+  // it fires when it loses focus would ask again, and that answer's pushed URL would cancel the click
+  // (on a result) that took the focus away.
+  document.addEventListener("change", (event) => {
+    if (event.target.matches?.("form[data-drop-empty] input[type=search]")) event.stopPropagation();
+  }, true);
+
   document.addEventListener("submit", (event) => {
     const form = event.target;
     if (!form.dataset.confirm) return;

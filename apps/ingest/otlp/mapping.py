@@ -98,7 +98,7 @@ def trace_events(*, project_id: uuid.UUID, spans: list[Span], stored: Stored | N
     steps = [step_body(span, run_id=run_id, step_ids=step_ids) for span in ordered]
     root_span = next((span for span in ordered if span.is_root), None)
     create = run_body(run_id=run_id, spans=ordered, steps=steps, root=root_span)
-    update = {"run_id": run_id, "started_at": create.get("started_at")}
+    update = {"run_id": run_id, "started_at": create.get("started_at"), **run_session(ordered)}
     events = [{"type": "run.create", "body": create}, {"type": "run.update", "body": update}]
     events += [{"type": "step.create", "body": step} for step in steps]
     if root_span is not None:
@@ -137,6 +137,7 @@ def run_body(*, run_id: uuid.UUID, spans: list[Span], steps: list[dict], root: S
         "agent_name": name[:MAX_NAME],
         "input": run_io(steps, "input"),
         "metadata": {**run_metadata(spans, root), "agent_name_source": source},
+        **run_session(spans),
     }
     starts = [span.start for span in spans if span.start]
     if starts:
@@ -190,12 +191,18 @@ def agent_name(spans: list[Span], root: Span | None) -> tuple[str, str]:
 
 
 def run_metadata(spans: list[Span], root: Span | None) -> dict:
-    metadata = {"source": "otlp", "resource": (root or spans[0]).resource}
+    return {"source": "otlp", "resource": (root or spans[0]).resource}
+
+
+def run_session(spans: list[Span]) -> dict:
+    """The run's `session_id` and `user_id`, from the first span carrying each (a later request's
+    spans may carry them when this one's don't: run.update sets them then)."""
+    found = {}
     for target, keys in (("session_id", SESSION_KEYS), ("user_id", USER_KEYS)):
         value = next((span.attributes[key] for span in spans for key in keys if span.attributes.get(key)), None)
         if value is not None:
-            metadata[target] = str(value)
-    return metadata
+            found[target] = str(value)[:MAX_NAME]
+    return found
 
 
 # A span: a step -------------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ def test_a_pydantic_ai_agent_becomes_a_run_of_nested_typed_steps(exporter_class,
 
     assert run.input == first.input and run.output == ANSWER
     assert run.metadata["source"] == "otlp" and run.metadata["resource"]["service.name"] == "weather-service"
-    assert run.metadata["session_id"] == root.metadata["attributes"]["gen_ai.conversation.id"]
+    assert run.session_id == root.metadata["attributes"]["gen_ai.conversation.id"]
 
 
 def test_a_failing_tool_is_an_error_step_and_fails_the_run(live_server, project, api_key):

@@ -370,8 +370,10 @@ def test_session_and_user_are_kept_on_the_run():
 
     attributes = {"session.id": "s-1", "user.id": "u-9"}
 
-    metadata = events_of(build)[0]["body"]["metadata"]
-    assert (metadata["session_id"], metadata["user_id"]) == ("s-1", "u-9")
+    create, update = events_of(build)[:2]
+    assert (create["body"]["session_id"], create["body"]["user_id"]) == ("s-1", "u-9")
+    assert (update["body"]["session_id"], update["body"]["user_id"]) == ("s-1", "u-9")
+    assert "session_id" not in create["body"]["metadata"]
     assert one_step({"gen_ai.conversation.id": "conv-3"})["metadata"]["attributes"] == {
         "gen_ai.conversation.id": "conv-3"
     }

@@ -176,7 +176,7 @@ def test_filter_the_runs_list_go_back_and_delete_a_run(page, live_server, client
     page.locator("#runs-agent").select_option("sql-agent")  # htmx swaps the results, the URL follows
     page.wait_for_url(re.compile(r"/runs\?agent_name=sql-agent$"))
     page.wait_for_function("document.querySelectorAll('tr.run-row').length === 2")
-    page.get_by_placeholder("Search agent, external id or run id").fill("support")
+    page.get_by_placeholder('Search every step: words, "a phrase", prefix*').fill("support")
     page.wait_for_url(re.compile(r"/runs\?q=support&agent_name=sql-agent$"))
     page.get_by_text("No runs match these filters").wait_for()
 
