@@ -21,6 +21,7 @@ PAGES = {
     ],
     "runs:prices": lambda s: ["/settings/prices"],
     "projects:new": lambda s: ["/projects/new"],
+    "projects:org_new": lambda s: ["/orgs/new"],
     "runs:list": lambda s: [
         "/runs",
         "/runs?status=failed",

@@ -73,6 +73,8 @@ ROUTES = {
     ("projects/<uuid:project_id>/delete", "POST"): ("project.delete", OBJ, lambda w: {"confirm_name": w.project.name}),
     ("projects/<uuid:project_id>/api-keys", "POST"): ("api_key.write", OBJ, {"name": "another"}),
     ("projects/<uuid:project_id>/api-keys/<uuid:key_id>/revoke", "POST"): ("api_key.write", OBJ, {}),
+    ("orgs/new", "GET"): ("read", OWN, None),
+    ("orgs/new", "POST"): ("read", OWN, {"name": "New org", "project_name": "First"}),  # anyone may found one
     ("orgs/<uuid:organization_id>/edit", "POST"): ("org.edit", OBJ, {"name": "Renamed org"}),
     ("orgs/<uuid:organization_id>/delete", "POST"): ("org.delete", OBJ, lambda w: {"confirm_name": w.org.name}),
     ("orgs/<uuid:organization_id>/members/<uuid:user_id>/role", "POST"): ("member.role", OBJ, {"role": "viewer"}),

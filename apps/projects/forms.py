@@ -1,5 +1,7 @@
 from django import forms
 
+from apps.projects.services import DEFAULT_PROJECT_NAME
+
 
 class ProjectForm(forms.Form):
     name = forms.CharField(max_length=255, widget=forms.TextInput(attrs={"placeholder": "e.g. Support agent"}))
@@ -70,6 +72,20 @@ class OrganizationForm(forms.Form):
         if not name:
             raise forms.ValidationError("An organization needs a name.")
         return name
+
+
+class OrganizationNewForm(OrganizationForm):
+    """A new organization and its first project, in one form."""
+
+    name = forms.CharField(
+        label="Organization name", max_length=255, error_messages={"required": "An organization needs a name."},
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Acme support"}),
+    )  # fmt: skip
+    project_name = forms.CharField(
+        label="First project", max_length=255, initial=DEFAULT_PROJECT_NAME,
+        error_messages={"required": "The first project needs a name."},
+        help_text="Every organization starts with one project; you can rename it or add more later.",
+    )  # fmt: skip
 
 
 class InviteForm(forms.Form):

@@ -1,8 +1,12 @@
+from dataclasses import dataclass, field
+
 from django.db.models import F, QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.core.sql import Columns, select_rows
+from apps.orgs.models import Membership
 from apps.orgs.permissions import authorize, role_remember
+from apps.orgs.roles import role_allows
 from apps.projects.models import ApiKey, Project
 
 
@@ -13,6 +17,41 @@ def projects_for_user(*, user, organization_id=None) -> QuerySet[Project]:
         member_role=F("organization__memberships__role")
     )
     return projects.filter(organization_id=organization_id) if organization_id else projects
+
+
+@dataclass
+class SwitcherEntry:
+    pk: object
+    name: str
+
+
+@dataclass
+class SwitcherOrg:
+    pk: object
+    name: str
+    role: str
+    projects: list[SwitcherEntry] = field(default_factory=list)
+
+    @property
+    def may_create_project(self) -> bool:
+        return role_allows(self.role, "project.create")
+
+
+def switcher_for_user(*, user) -> list[SwitcherOrg]:
+    """The sidebar switcher's organizations, each with the user's role and its projects (an organization
+    with none too), by name: one query."""
+    rows = (
+        Membership.objects.filter(user=user)
+        .values_list("organization_id", "organization__name", "role", "organization__projects__id",
+                     "organization__projects__name")
+        .order_by("organization__name", "organization_id", "organization__projects__name")
+    )  # fmt: skip
+    orgs: dict[object, SwitcherOrg] = {}
+    for org_id, org_name, role, project_id, project_name in rows:
+        organization = orgs.setdefault(org_id, SwitcherOrg(pk=org_id, name=org_name, role=role))
+        if project_id is not None:
+            organization.projects.append(SwitcherEntry(pk=project_id, name=project_name))
+    return list(orgs.values())
 
 
 def project_get(*, user, project_id, action: str = "read") -> Project:

@@ -5,7 +5,7 @@ from apps.accounts.models import User
 from apps.accounts.services import user_register
 from apps.orgs.audit import Actor, audit_record
 from apps.orgs.models import Organization
-from apps.orgs.services import invitation_accept, personal_org
+from apps.orgs.services import invitation_accept, org_create, personal_org
 from apps.projects.models import PREFIX_LENGTH, ApiKey, Project
 
 DEFAULT_PROJECT_NAME = "Default project"
@@ -30,6 +30,18 @@ def account_signup_invited(*, invitation, email: str, password: str, name: str |
     if first is not None:
         project_select(user=user, project=first)
     return user
+
+
+@transaction.atomic
+def org_create_with_project(
+    *, user: User, name: str, project_name: str = DEFAULT_PROJECT_NAME, actor: Actor | None = None
+) -> Project:
+    """A new organization with the user as owner (`apps.orgs.services.org_create`, as `POST /api/orgs`),
+    and its first project, selected."""
+    organization = org_create(user=user, name=name, actor=actor)
+    project = project_create(user=user, name=project_name, organization=organization, actor=actor)
+    project_select(user=user, project=project)
+    return project
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ urlpatterns = [
     path("projects/<uuid:project_id>/delete", views.project_delete, name="delete"),
     path("projects/<uuid:project_id>/api-keys", views.api_key_create, name="api_key_create"),
     path("projects/<uuid:project_id>/api-keys/<uuid:key_id>/revoke", views.api_key_revoke, name="api_key_revoke"),
+    *slash_path("orgs/new", views.org_new, name="org_new"),
     path("orgs/<uuid:organization_id>/edit", team_views.org_update, name="org_update"),
     path("orgs/<uuid:organization_id>/delete", team_views.org_delete, name="org_delete"),
     path("orgs/<uuid:organization_id>/members/<uuid:user_id>/role", team_views.member_role, name="member_role"),

@@ -1,5 +1,8 @@
+import uuid
+
 from django.contrib import auth, messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -8,10 +11,11 @@ from apps.accounts.forms import RegisterForm
 from apps.accounts.throttling import RegisterIpThrottle
 from apps.core.errors import ApplicationError
 from apps.core.throttling import render_throttled, throttle_wait, throttled_message
+from apps.orgs import selectors as org_selectors
 from apps.orgs.audit import actor_from_request
-from apps.orgs.permissions import can
+from apps.orgs.permissions import authorize, can
 from apps.projects import selectors, services
-from apps.projects.forms import ApiKeyForm, ProjectDeleteForm, ProjectForm
+from apps.projects.forms import ApiKeyForm, OrganizationNewForm, ProjectDeleteForm, ProjectForm
 from apps.projects.settings_page import TABS, render_settings, retention_form, settings_url
 
 
@@ -47,12 +51,29 @@ def project_can_create(request, project) -> bool:
     return can(user=request.user, organization_id=project.organization_id, action="project.create")
 
 
+def _organization_asked(request):
+    """The organization `?organization=<id>` names, if the user may create projects in it: 404 outside it,
+    403 for a role below admin. None when none is asked."""
+    raw = request.GET.get("organization")
+    if not raw:
+        return None
+    try:
+        organization = org_selectors.org_get(user=request.user, organization_id=uuid.UUID(raw))
+    except ValueError:
+        raise Http404("No such organization.") from None
+    authorize(user=request.user, organization_id=organization.pk, action="project.create")
+    return organization
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_new(request):
-    """A new project in the current project's organization (admins and owners), else in your own."""
+    """A new project in the organization asked for (`?organization=<id>`, admins and owners), else in the
+    current project's organization if the user may create there, else in their own."""
+    organization = _organization_asked(request)
     current = request.current_project or None
-    organization = current.organization if current and project_can_create(request, current) else None
+    if organization is None and current and project_can_create(request, current):
+        organization = current.organization
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         actor = actor_from_request(request)
@@ -62,7 +83,26 @@ def project_new(request):
         services.project_select(user=request.user, project=project)
         messages.success(request, f"Project “{project.name}” created.")
         return redirect("dashboard:index")
-    return render(request, "projects/new.html", {"form": form, "organization": organization})
+    return render(
+        request,
+        "projects/new.html",
+        {"form": form, "organization": organization, "asked": request.GET.get("organization") and organization},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def org_new(request):
+    """A new organization, the user its owner, with its first project, which the user lands on."""
+    form = OrganizationNewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        project = services.org_create_with_project(
+            user=request.user, name=form.cleaned_data["name"], project_name=form.cleaned_data["project_name"],
+            actor=actor_from_request(request),
+        )  # fmt: skip
+        messages.success(request, f"Organization “{project.organization.name}” created, with “{project.name}”.")
+        return redirect("dashboard:index")
+    return render(request, "projects/org_new.html", {"form": form})
 
 
 @login_required
