@@ -55,6 +55,15 @@ class TestIngestApi:
             answer = ingest.post(f"/api/ingest/run/{run.pk}/step", {"step_type": "llm_call", **bad}, format="json")
             assert answer.status_code == 400, bad
             assert answer.json()["errors"] and answer.json()["detail"]
+            # the schema's Error: every message a string, a nested field by its dotted name
+            assert all(isinstance(m, str) for ms in answer.json()["errors"].values() for m in ms), answer.json()
+        negative = ingest.post(
+            f"/api/ingest/run/{run.pk}/step",
+            {"step_type": "llm_call", "usage": {"reasoning_tokens": -1}},
+            format="json",
+        ).json()
+        assert negative["errors"] == {"usage.reasoning_tokens": ["Ensure this value is greater than or equal to 0."]}
+        assert negative["detail"] == "usage.reasoning_tokens: Ensure this value is greater than or equal to 0."
         assert not RunStep.objects.filter(run=run).exists()
 
     def test_a_batch_prices_its_steps(self, ingest, project):
