@@ -62,7 +62,9 @@ class TestProjectDetail:
         project.refresh_from_db()
         assert (project.organization_id, project.name) == (organization, "n")
         schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
-        assert "organization_id" not in schema["components"]["schemas"]["PatchedProjectUpdateInputRequest"]["properties"]
+        assert (
+            "organization_id" not in schema["components"]["schemas"]["PatchedProjectUpdateInputRequest"]["properties"]
+        )
 
     def test_an_organization_id_must_be_a_uuid_string(self, api, project):
         for bad in (False, 0, 12):
