@@ -12,10 +12,10 @@ from apps.runs import selectors, sessions
 from apps.runs.api import BAD_INPUT, page_url
 from apps.runs.serializers import (
     RUNS_PAGE_SIZE,
+    ConversationOutput,
     SessionDetailOutput,
     SessionListInput,
     SessionListOutput,
-    ConversationOutput,
     TurnOutput,
 )
 
