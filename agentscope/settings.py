@@ -198,7 +198,9 @@ CACHES = {
 
 # Email (invitations): the console in development, SMTP from EMAIL_URL in production, e.g.
 # EMAIL_URL=smtp+tls://user:password@smtp.example.com:587, parsed by django-environ into Django 6.1's MAILERS.
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# Unset in production it is Django's own default, SMTP on localhost:25 (never the console, which would
+# drop the mail: check --deploy refuses it).
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 _email_options = {
     option: _email[key]
     for key, option in [

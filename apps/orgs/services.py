@@ -92,10 +92,13 @@ def _send_invitation(invitation: Invitation, raw_token: str, accept_url: str) ->
         f"{inviter} invited you to join {invitation.organization.name} on AgentScope as {invitation.role}.\n\n"
         f"Open this link within 7 days to accept:\n{accept_url}\n"
     )
+    # robust: a mail server that is down is logged, never a 500 after the invitation is saved (the
+    # admin still gets the link to share, shown once on the answer)
     transaction.on_commit(
         lambda: send_mail(
             f"Join {invitation.organization.name} on AgentScope", body, settings.DEFAULT_FROM_EMAIL, [invitation.email]
-        )
+        ),
+        robust=True,
     )
 
 

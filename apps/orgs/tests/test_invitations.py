@@ -99,3 +99,18 @@ def test_the_audit_log_api_filters_and_pages(api, org):
     assert len(body["results"]) == 2 and body["next"]
     assert {entry["actor_label"] for entry in body["results"]} == {"alice@example.com"}
     assert api.get(f"/api/orgs/{org.pk}/audit-log?actor=nobody").json()["results"] == []
+
+
+def test_a_mail_server_that_fails_is_logged_and_the_invitation_stands(
+    api, org, settings, django_capture_on_commit_callbacks, caplog
+):
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 1},
+        }
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        body = invite(api, org)  # 201 with the link to share, though nothing could be sent
+    assert Invitation.objects.filter(pk=body["id"]).exists() and body["url"].endswith(body["token"])
+    assert any("on_commit" in record.getMessage() or record.exc_info for record in caplog.records)
