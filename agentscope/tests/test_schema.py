@@ -179,3 +179,11 @@ class TestQueryValues:
     def test_a_missing_parameter_still_takes_its_default(self, api, project):
         assert api.get(f"/api/projects/{project.pk}/stats").status_code == 200
         assert APIClient().get(f"/api/projects/{uuid.uuid4()}/stats").status_code == 401
+
+
+def test_the_schema_generates_without_a_warning(tmp_path):
+    """drf-spectacular warns of two components with one name or two operations with one id: the
+    schema then describes one of them wrongly (as two `SessionOutput`s once did)."""
+    from django.core.management import call_command
+
+    call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))

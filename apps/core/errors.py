@@ -33,11 +33,34 @@ def error_response(detail: str, *, errors: dict | None = None, status: int = 400
 
 
 def _as_field_errors(data) -> dict:
-    if isinstance(data, dict):
-        return {key: value if isinstance(value, list) else [value] for key, value in data.items()}
-    if isinstance(data, list):
-        return {"non_field_errors": data}
-    return {"non_field_errors": [data]}
+    """{field: [message, ...]}: errors of nested fields (a dict of a serializer, a list of many) are
+    flattened to dotted names, `usage.reasoning_tokens` or `events.3.name`, so every value is a list of
+    strings, as the schema's Error says."""
+    if not isinstance(data, dict):
+        data = {"non_field_errors": data}
+    errors: dict[str, list[str]] = {}
+    for key, value in data.items():
+        _flatten(str(key), value, errors)
+    return errors
+
+
+def _flatten(name: str, value, errors: dict[str, list[str]]) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _flatten(f"{name}.{key}", inner, errors)
+    elif isinstance(value, list):
+        nested = [item for item in value if isinstance(item, dict | list)]
+        if len(nested) == 1 and len(value) == 1:  # one nested error, as a field wraps its serializer's
+            _flatten(name, value[0], errors)
+            return
+        for index, item in enumerate(value):
+            if isinstance(item, dict | list):
+                if item:
+                    _flatten(f"{name}.{index}", item, errors)
+            else:
+                errors.setdefault(name, []).append(str(item))
+    else:
+        errors.setdefault(name, []).append(str(value))
 
 
 def exception_handler(exc, context):

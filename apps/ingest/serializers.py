@@ -45,13 +45,25 @@ class UsageInput(serializers.Serializer):
     reasoning_tokens = _count()
 
 
+@extend_schema_field(
+    {"oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "format": "decimal"}], "nullable": True}
+)
+class UsdField(serializers.DecimalField):
+    """Dollars as a JSON number (what most clients send) or a decimal string (exact); never a boolean."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StepCostInput(serializers.Serializer):
     """What prices an LLM step; kept in its metadata (`model`, `provider`, `usage`, `cost_usd`)."""
 
     model = _name(required=False, allow_null=True, help_text="The model called, e.g. gpt-4o-mini.")
     provider = _name(required=False, allow_null=True, help_text="e.g. openai, anthropic, google.")
     usage = UsageInput(required=False, allow_null=True)
-    cost_usd = serializers.DecimalField(
+    cost_usd = UsdField(
         max_digits=20,
         decimal_places=10,
         min_value=0,

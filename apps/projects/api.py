@@ -18,6 +18,7 @@ from apps.projects.serializers import (
     ApiKeyOutput,
     ProjectInput,
     ProjectOutput,
+    ProjectUpdateInput,
     SignupOutput,
 )
 
@@ -51,7 +52,7 @@ def project_list(request):
 
 
 @extend_schema(methods=["GET"], responses={200: ProjectOutput})
-@extend_schema(methods=["PATCH"], request=ProjectInput(partial=True), responses={200: ProjectOutput})
+@extend_schema(methods=["PATCH"], request=ProjectUpdateInput(partial=True), responses={200: ProjectOutput})
 @extend_schema(methods=["DELETE"], responses={204: None})
 @api_view(["GET", "PATCH", "DELETE"])
 def project_detail(request, project_id):
@@ -62,8 +63,7 @@ def project_detail(request, project_id):
     if request.method == "DELETE":
         services.project_delete(project=project, actor=actor_from_request(request))
         return Response(status=204)
-    data = validated(ProjectInput, request.data, partial=True)
-    data.pop("organization_id", None)  # a project stays in its organization
+    data = validated(ProjectUpdateInput, request.data, partial=True)
     project = services.project_update(project=project, data=data, actor=actor_from_request(request))
     return Response(ProjectOutput(project).data)
 

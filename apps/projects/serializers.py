@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from apps.accounts.serializers import SessionOutput
-from apps.core.fields import StrictCharField, StrictIntegerField
+from apps.core.fields import StrictCharField, StrictIntegerField, StrictUUIDField
 from apps.projects.models import ApiKey, Project
 
 RETENTION_HELP = "Days its runs are kept: null follows the site default (RETENTION_DAYS), 0 keeps them forever."
@@ -32,14 +32,19 @@ class ProjectOutput(serializers.ModelSerializer):
         return project.retention()
 
 
-class ProjectInput(serializers.Serializer):
-    organization_id = serializers.UUIDField(
-        required=False, help_text="The organization to create it in (admins and owners); else your personal one."
-    )
+class ProjectUpdateInput(serializers.Serializer):
+    """What a PATCH may change: a project stays in its organization."""
+
     name = StrictCharField(max_length=255)
     description = StrictCharField(required=False, allow_blank=True, allow_null=True)
     retention_days = StrictIntegerField(
         required=False, allow_null=True, min_value=0, max_value=MAX_RETENTION_DAYS, help_text=RETENTION_HELP
+    )
+
+
+class ProjectInput(ProjectUpdateInput):
+    organization_id = StrictUUIDField(
+        required=False, help_text="The organization to create it in (admins and owners); else your personal one."
     )
 
 

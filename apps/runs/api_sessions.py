@@ -12,10 +12,10 @@ from apps.runs import selectors, sessions
 from apps.runs.api import BAD_INPUT, page_url
 from apps.runs.serializers import (
     RUNS_PAGE_SIZE,
+    ConversationOutput,
     SessionDetailOutput,
     SessionListInput,
     SessionListOutput,
-    SessionOutput,
     TurnOutput,
 )
 
@@ -30,6 +30,7 @@ def _cursor(decode, text: str | None):
 
 
 @extend_schema(
+    operation_id="api_sessions_list",
     tags=["sessions"],
     parameters=[SessionListInput],
     responses={200: SessionListOutput, 400: BAD_INPUT, 404: OpenApiResponse(description="project_id isn't yours.")},
@@ -44,7 +45,7 @@ def session_list(request):
     return Response(
         {
             "next": page_url(request, cursor=page.older.encode()) if page.older else None,
-            "results": SessionOutput([asdict(one) for one in page.sessions], many=True).data,
+            "results": ConversationOutput([asdict(one) for one in page.sessions], many=True).data,
         }
     )
 
@@ -63,7 +64,7 @@ def session_detail(request, session_id):
     cursor = _cursor(sessions.TurnCursor.decode, args.get("cursor"))
     size = args.get("page_size", RUNS_PAGE_SIZE)
     page = sessions.session_turns(project_ids=project_ids, session_id=session_id, cursor=cursor, size=size)
-    body = SessionOutput(asdict(found)).data
+    body = ConversationOutput(asdict(found)).data
     body["turns"] = TurnOutput(page.runs, many=True).data
     body["turns_next"] = page_url(request, cursor=page.later.encode()) if page.later else None
     return Response(body)

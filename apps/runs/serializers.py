@@ -210,7 +210,7 @@ def search_match(hit) -> dict:
     }
 
 
-class SessionOutput(serializers.Serializer):
+class ConversationOutput(serializers.Serializer):
     session_id = serializers.CharField()
     user_id = serializers.CharField(allow_null=True)
     runs = serializers.IntegerField()
@@ -236,7 +236,7 @@ class SessionListInput(serializers.Serializer):
 
 class SessionListOutput(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
-    results = SessionOutput(many=True)
+    results = ConversationOutput(many=True)
 
 
 class TurnOutput(RunRowOutput):
@@ -245,7 +245,7 @@ class TurnOutput(RunRowOutput):
         fields = [*RUN_ROW_FIELDS, "input", "output", "error"]
 
 
-class SessionDetailOutput(SessionOutput):
+class SessionDetailOutput(ConversationOutput):
     turns = TurnOutput(many=True, help_text="The session's runs in the order they started, a page at a time.")
     turns_next = serializers.URLField(allow_null=True)
 

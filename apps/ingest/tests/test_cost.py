@@ -51,10 +51,28 @@ class TestIngestApi:
 
     def test_bad_usage_is_a_400_and_stores_nothing(self, ingest, project):
         run = run_create(project=project, agent_name="bot")[0]
-        for bad in ({"usage": {"input_tokens": -1}}, {"usage": "lots"}, {"cost_usd": "cheap"}, {"cost_usd": -1}):
+        for bad in (
+            {"usage": {"input_tokens": -1}},
+            {"usage": "lots"},
+            {"cost_usd": "cheap"},
+            {"cost_usd": -1},
+            {"cost_usd": True},
+        ):
             answer = ingest.post(f"/api/ingest/run/{run.pk}/step", {"step_type": "llm_call", **bad}, format="json")
             assert answer.status_code == 400, bad
             assert answer.json()["errors"] and answer.json()["detail"]
+            # the schema's Error: every message a string, a nested field by its dotted name
+            assert all(isinstance(m, str) for ms in answer.json()["errors"].values() for m in ms), answer.json()
+        schema = ingest.get("/api/schema/", HTTP_ACCEPT="application/json").json()["components"]["schemas"]
+        declared = [s["properties"]["cost_usd"] for s in schema.values() if "cost_usd" in s.get("properties", {})]
+        assert {"type": "number", "minimum": 0} in next(d["oneOf"] for d in declared if "oneOf" in d)
+        negative = ingest.post(
+            f"/api/ingest/run/{run.pk}/step",
+            {"step_type": "llm_call", "usage": {"reasoning_tokens": -1}},
+            format="json",
+        ).json()
+        assert negative["errors"] == {"usage.reasoning_tokens": ["Ensure this value is greater than or equal to 0."]}
+        assert negative["detail"] == "usage.reasoning_tokens: Ensure this value is greater than or equal to 0."
         assert not RunStep.objects.filter(run=run).exists()
 
     def test_a_batch_prices_its_steps(self, ingest, project):

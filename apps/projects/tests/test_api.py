@@ -55,6 +55,22 @@ class TestProjectDetail:
         project.refresh_from_db()
         assert (project.name, project.description) == ("Alice's agents", "changed")
 
+    def test_an_update_never_moves_it_to_another_organization(self, api, project):
+        organization = project.organization_id
+        response = api.patch(f"/api/projects/{project.id}", {"organization_id": False, "name": "n"}, format="json")
+        assert response.status_code == 200
+        project.refresh_from_db()
+        assert (project.organization_id, project.name) == (organization, "n")
+        schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+        assert (
+            "organization_id" not in schema["components"]["schemas"]["PatchedProjectUpdateInputRequest"]["properties"]
+        )
+
+    def test_an_organization_id_must_be_a_uuid_string(self, api, project):
+        for bad in (False, 0, 12):
+            response = api.post("/api/projects", {"name": "x", "organization_id": bad}, format="json")
+            assert response.status_code == 400 and "organization_id" in response.json()["errors"], bad
+
     def test_it_deletes(self, api, project):
         assert api.delete(f"/api/projects/{project.id}").status_code == 204
         assert not Project.objects.filter(pk=project.id).exists()
