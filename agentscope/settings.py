@@ -130,6 +130,9 @@ def _db_config(config: dict, alias: str) -> dict:
 
 
 DATABASES = {"default": _db_config(env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), "default")}
+# Covering indexes (INCLUDE) are PostgreSQL's; on SQLite Django creates them without the included
+# columns, which is what we want there (apps.runs' run_steps_priced_idx), so its warning is noise.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 _replica_url = env("DATABASE_REPLICA_URL", default="")
 if _replica_url:
     DATABASES["replica"] = _db_config(env.db_url_config(_replica_url), "replica")

@@ -107,7 +107,9 @@ def runs_chart(*, project: Project, stats: dict, now: datetime | None = None) ->
     now = (now or timezone.now()).astimezone(UTC)
     first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
     runs = Run.objects.filter(project=project, started_at__gte=first).annotate(hour=TruncHour("started_at", tzinfo=UTC))
-    counted = runs.values("hour").annotate(runs=Count("*"), failed=Count("id", filter=Q(status=RunStatus.FAILED)))
+    counted = runs.values("hour").annotate(
+        runs=Count("*"), failed=Count("started_at", filter=Q(status=RunStatus.FAILED))
+    )
     by_hour = {row["hour"]: (row["runs"], row["failed"]) for row in counted.order_by()}
     hours = (first + timedelta(hours=n) for n in range(24))
     return [

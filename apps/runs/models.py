@@ -217,6 +217,15 @@ class RunStep(UUIDModel):
                 name="run_steps_parent_pending_idx",
                 condition=Q(parent_pending_id__isnull=False),
             ),
+            # The dashboard's cost by model looks up the priced steps of the runs it counts (today's
+            # live, or a day being rolled up) and reads model and cost from the index alone (PostgreSQL;
+            # SQLite has no INCLUDE and gets a plain partial index on run).
+            models.Index(
+                fields=["run"],
+                include=["model", "cost_usd"],
+                name="run_steps_priced_idx",
+                condition=Q(cost_usd__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -87,9 +87,11 @@ def steps_cost_by_model(steps):
 
 def runs_grouped(runs):
     """Runs grouped by whatever `values()` names, with the sums the rollup keeps."""
+    # Failed counts started_at (never null), not id: runs_dashboard_cover_idx holds it, so PostgreSQL
+    # answers from the index alone.
     return runs.annotate(
         runs=Count("*"),
-        failed=Count("id", filter=Q(status=RunStatus.FAILED)),
+        failed=Count("started_at", filter=Q(status=RunStatus.FAILED)),
         duration_sum=Sum("duration_ms", default=0),
         duration_count=Count("duration_ms"),
         cost_sum=Sum("cost_usd", default=0),
@@ -116,12 +118,15 @@ def _fill(*, project_id, days: set[date]) -> None:
             merged[key] = AgentDay(project_id=project_id, day=key[0], agent_name=key[1], **{f: row[f] for f in SUMS})
     AgentDay.objects.filter(project_id=project_id, day__in=days).delete()
     AgentDay.objects.bulk_create(merged.values())
-    _fill_models(project_id=project_id, days=days, runs=runs)
+    _fill_models(project_id=project_id, days=days, start=start, end=_end(max(days)))
     RollupDay.objects.filter(project_id=project_id, day__in=days).update(rolled_version=F("version"))
 
 
-def _fill_models(*, project_id, days: set[date], runs) -> None:
-    steps = RunStep.objects.filter(run__in=runs).annotate(day=TruncDate("run__started_at", tzinfo=UTC))
+def _fill_models(*, project_id, days: set[date], start: datetime, end: datetime) -> None:
+    # One join to runs (not `run__in` a subquery and a second join for the day): the priced steps
+    # come from run_steps_priced_idx.
+    steps = RunStep.objects.filter(run__project_id=project_id, run__started_at__gte=start, run__started_at__lt=end)
+    steps = steps.annotate(day=TruncDate("run__started_at", tzinfo=UTC))
     merged: dict[tuple, ModelDay] = {}
     for row in steps_cost_by_model(steps.values("day", "model")).order_by():
         if row["day"] not in days:
